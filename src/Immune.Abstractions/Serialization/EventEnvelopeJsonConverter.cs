@@ -1,0 +1,278 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Immune.Serialization;
+
+/// <summary>Reads and writes <see cref="EventEnvelope"/> in the wire format of EVENTS.md.</summary>
+/// <remarks>
+/// Reading accepts the envelope's properties in any order (the payload is parsed once <c>type</c> is known), ignores
+/// unknown properties for forward compatibility, and rejects anything else that is not a valid envelope with a
+/// <see cref="JsonException"/> naming the property at fault.
+/// </remarks>
+internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
+{
+    private static readonly JsonEncodedText IdName = JsonEncodedText.Encode("id");
+    private static readonly JsonEncodedText TypeName = JsonEncodedText.Encode("type");
+    private static readonly JsonEncodedText SourceName = JsonEncodedText.Encode("source");
+    private static readonly JsonEncodedText TargetName = JsonEncodedText.Encode("target");
+    private static readonly JsonEncodedText TimestampName = JsonEncodedText.Encode("timestamp");
+    private static readonly JsonEncodedText PayloadName = JsonEncodedText.Encode("payload");
+    private static readonly JsonEncodedText MetaName = JsonEncodedText.Encode("meta");
+    private static readonly JsonEncodedText EventIdName = JsonEncodedText.Encode("event_id");
+    private static readonly JsonEncodedText SeverityName = JsonEncodedText.Encode("severity");
+    private static readonly JsonEncodedText MessageName = JsonEncodedText.Encode("message");
+    private static readonly JsonEncodedText AgentIdName = JsonEncodedText.Encode("agent_id");
+    private static readonly JsonEncodedText ModuleName = JsonEncodedText.Encode("module");
+    private static readonly JsonEncodedText PublishedAtName = JsonEncodedText.Encode("published_at");
+    private static readonly JsonEncodedText CriticalAtName = JsonEncodedText.Encode("critical_at");
+    private static readonly JsonEncodedText PreviousSeverityName = JsonEncodedText.Encode("previous_severity");
+    private static readonly JsonEncodedText ChangedAtName = JsonEncodedText.Encode("changed_at");
+    private static readonly JsonEncodedText CorrelationIdName = JsonEncodedText.Encode("correlation_id");
+    private static readonly JsonEncodedText VersionName = JsonEncodedText.Encode("version");
+
+    public override void Write(Utf8JsonWriter writer, EventEnvelope value, JsonSerializerOptions options)
+    {
+        writer.WriteStartObject();
+        writer.WriteString(IdName, value.Id);
+        writer.WriteString(TypeName, value.Type);
+        writer.WriteString(SourceName, value.Source);
+        writer.WriteString(TargetName, value.Target); // null is written as null: a broadcast
+        writer.WritePropertyName(TimestampName);
+        WireFormat.WriteUnixSeconds(writer, value.Timestamp);
+        writer.WritePropertyName(PayloadName);
+        WritePayload(writer, value.Payload ?? throw new JsonException("The envelope has no payload."));
+        writer.WriteStartObject(MetaName);
+        EventMeta meta = value.Meta ?? throw new JsonException("The envelope has no meta.");
+        writer.WriteString(CorrelationIdName, meta.CorrelationId);
+        writer.WriteString(VersionName, meta.Version);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
+    private static void WritePayload(Utf8JsonWriter writer, ImmunePayload payload)
+    {
+        writer.WriteStartObject();
+        writer.WriteNumber(EventIdName, payload.EventId);
+        writer.WriteString(SeverityName, WireFormat.Encode(payload.Severity));
+        writer.WriteString(TypeName, WireFormat.Encode(payload.Type));
+        writer.WriteString(MessageName, payload.Message);
+        if (payload.AgentId is not null)
+        {
+            writer.WriteString(AgentIdName, payload.AgentId);
+        }
+
+        if (payload.Module is not null)
+        {
+            writer.WriteString(ModuleName, payload.Module);
+        }
+
+        if (payload.Meta is not null)
+        {
+            writer.WritePropertyName(MetaName);
+            MetaJson.WriteObject(writer, payload.Meta);
+        }
+
+        switch (payload)
+        {
+            case ImmuneEventPublishedPayload published:
+                writer.WritePropertyName(PublishedAtName);
+                WireFormat.WriteUnixSeconds(writer, published.PublishedAt);
+                break;
+            case ImmuneCriticalEventPayload critical:
+                writer.WritePropertyName(CriticalAtName);
+                WireFormat.WriteUnixSeconds(writer, critical.CriticalAt);
+                break;
+            case ImmuneSeverityChangedPayload changed:
+                writer.WriteString(PreviousSeverityName, WireFormat.Encode(changed.PreviousSeverity));
+                writer.WritePropertyName(ChangedAtName);
+                WireFormat.WriteUnixSeconds(writer, changed.ChangedAt);
+                break;
+            default:
+                throw new JsonException($"Payload type {payload.GetType()} has no wire format.");
+        }
+
+        writer.WriteEndObject();
+    }
+
+    public override EventEnvelope Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new JsonException($"Invalid envelope: the document must be a JSON object, not {WireFormat.Describe(reader.TokenType)}.");
+        }
+
+        string? id = null, type = null, source = null, target = null;
+        DateTimeOffset? timestamp = null;
+        EventMeta? meta = null;
+        Utf8JsonReader payloadReader = default;
+        bool hasPayload = false;
+
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        {
+            if (reader.ValueTextEquals(IdName.EncodedUtf8Bytes)) { reader.Read(); id = ReadRequiredString(ref reader, "id"); }
+            else if (reader.ValueTextEquals(TypeName.EncodedUtf8Bytes)) { reader.Read(); type = ReadRequiredString(ref reader, "type"); }
+            else if (reader.ValueTextEquals(SourceName.EncodedUtf8Bytes)) { reader.Read(); source = ReadRequiredString(ref reader, "source"); }
+            else if (reader.ValueTextEquals(TargetName.EncodedUtf8Bytes)) { reader.Read(); target = ReadOptionalString(ref reader, "target"); }
+            else if (reader.ValueTextEquals(TimestampName.EncodedUtf8Bytes)) { reader.Read(); timestamp = WireFormat.ReadTimestamp(ref reader, "timestamp"); }
+            else if (reader.ValueTextEquals(MetaName.EncodedUtf8Bytes)) { reader.Read(); meta = ReadMeta(ref reader); }
+            else if (reader.ValueTextEquals(PayloadName.EncodedUtf8Bytes))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    throw WireFormat.Invalid("payload", $"must be an object, not {WireFormat.Describe(reader.TokenType)}");
+                }
+
+                // The payload's shape depends on "type", which may come later: remember where it starts and parse it once the envelope is read.
+                payloadReader = reader;
+                hasPayload = true;
+                SkipValue(ref reader);
+            }
+            else
+            {
+                reader.Read();
+                SkipValue(ref reader);
+            }
+        }
+
+        if (id is null) throw WireFormat.Missing("id");
+        if (type is null) throw WireFormat.Missing("type");
+        if (source is null) throw WireFormat.Missing("source");
+        if (timestamp is null) throw WireFormat.Missing("timestamp");
+        if (!hasPayload) throw WireFormat.Missing("payload");
+        if (meta is null) throw WireFormat.Missing("meta");
+
+        if (type is not (ImmuneEventTypes.EventPublished or ImmuneEventTypes.CriticalEvent or ImmuneEventTypes.SeverityChanged))
+        {
+            throw UnknownType(type);
+        }
+
+        ImmunePayload payload = ReadPayload(ref payloadReader, type);
+        return new EventEnvelope(id, type, source, target, timestamp.Value, payload, meta);
+    }
+
+    private static ImmunePayload ReadPayload(ref Utf8JsonReader reader, string envelopeType)
+    {
+        long? eventId = null;
+        ImmuneSeverity? severity = null, previousSeverity = null;
+        ImmuneEventType? eventType = null;
+        string? message = null, agentId = null, module = null;
+        IReadOnlyDictionary<string, object?>? meta = null;
+        DateTimeOffset? publishedAt = null, criticalAt = null, changedAt = null;
+
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        {
+            if (reader.ValueTextEquals(EventIdName.EncodedUtf8Bytes)) { reader.Read(); eventId = ReadEventId(ref reader); }
+            else if (reader.ValueTextEquals(SeverityName.EncodedUtf8Bytes)) { reader.Read(); severity = WireFormat.ReadSeverity(ref reader, "payload.severity"); }
+            else if (reader.ValueTextEquals(TypeName.EncodedUtf8Bytes)) { reader.Read(); eventType = WireFormat.ReadEventType(ref reader, "payload.type"); }
+            else if (reader.ValueTextEquals(MessageName.EncodedUtf8Bytes)) { reader.Read(); message = ReadRequiredString(ref reader, "payload.message"); }
+            else if (reader.ValueTextEquals(AgentIdName.EncodedUtf8Bytes)) { reader.Read(); agentId = ReadOptionalString(ref reader, "payload.agent_id"); }
+            else if (reader.ValueTextEquals(ModuleName.EncodedUtf8Bytes)) { reader.Read(); module = ReadOptionalString(ref reader, "payload.module"); }
+            else if (reader.ValueTextEquals(MetaName.EncodedUtf8Bytes))
+            {
+                reader.Read();
+                meta = reader.TokenType == JsonTokenType.Null ? null : MetaJson.ReadObject(ref reader, "payload.meta");
+            }
+            else if (reader.ValueTextEquals(PublishedAtName.EncodedUtf8Bytes)) { reader.Read(); publishedAt = WireFormat.ReadTimestamp(ref reader, "payload.published_at"); }
+            else if (reader.ValueTextEquals(CriticalAtName.EncodedUtf8Bytes)) { reader.Read(); criticalAt = WireFormat.ReadTimestamp(ref reader, "payload.critical_at"); }
+            else if (reader.ValueTextEquals(ChangedAtName.EncodedUtf8Bytes)) { reader.Read(); changedAt = WireFormat.ReadTimestamp(ref reader, "payload.changed_at"); }
+            else if (reader.ValueTextEquals(PreviousSeverityName.EncodedUtf8Bytes)) { reader.Read(); previousSeverity = WireFormat.ReadSeverity(ref reader, "payload.previous_severity"); }
+            else
+            {
+                reader.Read();
+                SkipValue(ref reader);
+            }
+        }
+
+        if (eventId is null) throw WireFormat.Missing("payload.event_id");
+        if (severity is null) throw WireFormat.Missing("payload.severity");
+        if (eventType is null) throw WireFormat.Missing("payload.type");
+        if (message is null) throw WireFormat.Missing("payload.message");
+
+        return envelopeType switch
+        {
+            ImmuneEventTypes.EventPublished => new ImmuneEventPublishedPayload(
+                eventId.Value, severity.Value, eventType.Value, message, publishedAt ?? throw WireFormat.Missing("payload.published_at"))
+            {
+                AgentId = agentId, Module = module, Meta = meta,
+            },
+            ImmuneEventTypes.CriticalEvent => new ImmuneCriticalEventPayload(
+                eventId.Value, severity.Value, eventType.Value, message, criticalAt ?? throw WireFormat.Missing("payload.critical_at"))
+            {
+                AgentId = agentId, Module = module, Meta = meta,
+            },
+            ImmuneEventTypes.SeverityChanged => new ImmuneSeverityChangedPayload(
+                eventId.Value,
+                severity.Value,
+                eventType.Value,
+                message,
+                previousSeverity ?? throw WireFormat.Missing("payload.previous_severity"),
+                changedAt ?? throw WireFormat.Missing("payload.changed_at"))
+            {
+                AgentId = agentId, Module = module, Meta = meta,
+            },
+            _ => throw UnknownType(envelopeType),
+        };
+    }
+
+    private static JsonException UnknownType(string type) => WireFormat.Invalid(
+        "type",
+        $"must be one of \"{ImmuneEventTypes.EventPublished}\", \"{ImmuneEventTypes.CriticalEvent}\", \"{ImmuneEventTypes.SeverityChanged}\", not \"{type}\"");
+
+    private static EventMeta ReadMeta(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw WireFormat.Invalid("meta", $"must be an object, not {WireFormat.Describe(reader.TokenType)}");
+        }
+
+        string? correlationId = null, version = null;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        {
+            if (reader.ValueTextEquals(CorrelationIdName.EncodedUtf8Bytes)) { reader.Read(); correlationId = ReadRequiredString(ref reader, "meta.correlation_id"); }
+            else if (reader.ValueTextEquals(VersionName.EncodedUtf8Bytes)) { reader.Read(); version = ReadRequiredString(ref reader, "meta.version"); }
+            else
+            {
+                reader.Read();
+                SkipValue(ref reader);
+            }
+        }
+
+        if (correlationId is null) throw WireFormat.Missing("meta.correlation_id");
+        if (version is null) throw WireFormat.Missing("meta.version");
+        if (version != "1" && !version.StartsWith("1.", StringComparison.Ordinal))
+        {
+            throw WireFormat.Invalid("meta.version", $"is \"{version}\"; this reader understands Charter 1.x");
+        }
+
+        return new EventMeta(correlationId) { Version = version };
+    }
+
+    private static long ReadEventId(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out long value))
+        {
+            throw WireFormat.Invalid("payload.event_id", $"must be an integer, not {WireFormat.Describe(reader.TokenType)}");
+        }
+
+        return value;
+    }
+
+    private static void SkipValue(ref Utf8JsonReader reader)
+    {
+        // TrySkip, not Skip: a converter may be handed a reader whose final block is still to come (stream deserialization).
+        if (!reader.TrySkip())
+        {
+            throw new JsonException("Invalid envelope: the document ends inside a value.");
+        }
+    }
+
+    private static string ReadRequiredString(ref Utf8JsonReader reader, string path)
+    {
+        WireFormat.ExpectString(ref reader, path);
+        return reader.GetString()!;
+    }
+
+    private static string? ReadOptionalString(ref Utf8JsonReader reader, string path)
+        => reader.TokenType == JsonTokenType.Null ? null : ReadRequiredString(ref reader, path);
+}

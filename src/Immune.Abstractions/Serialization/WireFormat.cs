@@ -1,0 +1,129 @@
+using System.Buffers.Text;
+using System.Text.Json;
+
+namespace Immune.Serialization;
+
+/// <summary>Wire spellings of the enums and of timestamps, shared by the envelope reader and writer.</summary>
+internal static class WireFormat
+{
+    private const long MinUnixMilliseconds = -62_135_596_800_000; // 0001-01-01T00:00:00Z
+    private const long MaxUnixMilliseconds = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
+
+    private static readonly JsonEncodedText Info = JsonEncodedText.Encode("INFO");
+    private static readonly JsonEncodedText Warning = JsonEncodedText.Encode("WARNING");
+    private static readonly JsonEncodedText Critical = JsonEncodedText.Encode("CRITICAL");
+    private static readonly JsonEncodedText PolicyViolation = JsonEncodedText.Encode("POLICY_VIOLATION");
+    private static readonly JsonEncodedText ErrorSpike = JsonEncodedText.Encode("ERROR_SPIKE");
+    private static readonly JsonEncodedText SelfHealingAction = JsonEncodedText.Encode("SELF_HEALING_ACTION");
+
+    public static JsonEncodedText Encode(ImmuneSeverity severity) => severity switch
+    {
+        ImmuneSeverity.Info => Info,
+        ImmuneSeverity.Warning => Warning,
+        ImmuneSeverity.Critical => Critical,
+        _ => throw new JsonException($"Severity {(int)severity} is not a defined ImmuneSeverity and has no wire value."),
+    };
+
+    public static JsonEncodedText Encode(ImmuneEventType type) => type switch
+    {
+        ImmuneEventType.PolicyViolation => PolicyViolation,
+        ImmuneEventType.ErrorSpike => ErrorSpike,
+        ImmuneEventType.SelfHealingAction => SelfHealingAction,
+        _ => throw new JsonException($"Event type {(int)type} is not a defined ImmuneEventType and has no wire value."),
+    };
+
+    public static ImmuneSeverity ReadSeverity(ref Utf8JsonReader reader, string path)
+    {
+        ExpectString(ref reader, path);
+        if (reader.ValueTextEquals(Info.EncodedUtf8Bytes)) return ImmuneSeverity.Info;
+        if (reader.ValueTextEquals(Warning.EncodedUtf8Bytes)) return ImmuneSeverity.Warning;
+        if (reader.ValueTextEquals(Critical.EncodedUtf8Bytes)) return ImmuneSeverity.Critical;
+        throw Invalid(path, $"must be one of \"INFO\", \"WARNING\", \"CRITICAL\", not \"{reader.GetString()}\"");
+    }
+
+    public static ImmuneEventType ReadEventType(ref Utf8JsonReader reader, string path)
+    {
+        ExpectString(ref reader, path);
+        if (reader.ValueTextEquals(PolicyViolation.EncodedUtf8Bytes)) return ImmuneEventType.PolicyViolation;
+        if (reader.ValueTextEquals(ErrorSpike.EncodedUtf8Bytes)) return ImmuneEventType.ErrorSpike;
+        if (reader.ValueTextEquals(SelfHealingAction.EncodedUtf8Bytes)) return ImmuneEventType.SelfHealingAction;
+        throw Invalid(path, $"must be one of \"POLICY_VIOLATION\", \"ERROR_SPIKE\", \"SELF_HEALING_ACTION\", not \"{reader.GetString()}\"");
+    }
+
+    /// <summary>Writes Unix seconds with exactly three decimals (<c>1703001234.567</c>) as a JSON number.</summary>
+    public static void WriteUnixSeconds(Utf8JsonWriter writer, DateTimeOffset value)
+    {
+        long milliseconds = value.ToUnixTimeMilliseconds();
+        Span<byte> buffer = stackalloc byte[32];
+        int length = 0;
+        if (milliseconds < 0)
+        {
+            buffer[length++] = (byte)'-';
+        }
+
+        ulong magnitude = (ulong)Math.Abs(milliseconds);
+        Utf8Formatter.TryFormat(magnitude / 1000, buffer[length..], out int written);
+        length += written;
+        buffer[length++] = (byte)'.';
+        Utf8Formatter.TryFormat(magnitude % 1000, buffer[length..], out written, new System.Buffers.StandardFormat('D', 3));
+        length += written;
+        writer.WriteRawValue(buffer[..length], skipInputValidation: true);
+    }
+
+    /// <summary>Reads Unix seconds (any precision, rounded to the nearest millisecond) or an ISO 8601 string.</summary>
+    public static DateTimeOffset ReadTimestamp(ref Utf8JsonReader reader, string path)
+    {
+        if (reader.TokenType == JsonTokenType.Number)
+        {
+            if (!reader.TryGetDecimal(out decimal seconds))
+            {
+                throw Invalid(path, "is a number out of the range of timestamps");
+            }
+
+            decimal milliseconds = Math.Round(seconds * 1000m, MidpointRounding.AwayFromZero);
+            if (milliseconds < MinUnixMilliseconds || milliseconds > MaxUnixMilliseconds)
+            {
+                throw Invalid(path, "is a number out of the range of timestamps");
+            }
+
+            return DateTimeOffset.FromUnixTimeMilliseconds((long)milliseconds);
+        }
+
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            if (!reader.TryGetDateTimeOffset(out DateTimeOffset parsed))
+            {
+                throw Invalid(path, $"must be Unix seconds or an ISO 8601 date and time, not \"{reader.GetString()}\"");
+            }
+
+            long ticks = parsed.UtcTicks;
+            long rounded = (ticks + (TimeSpan.TicksPerMillisecond / 2)) / TimeSpan.TicksPerMillisecond * TimeSpan.TicksPerMillisecond;
+            return new DateTimeOffset(Math.Min(rounded, DateTimeOffset.MaxValue.UtcTicks), TimeSpan.Zero);
+        }
+
+        throw Invalid(path, $"must be a number of Unix seconds, not {Describe(reader.TokenType)}");
+    }
+
+    public static void ExpectString(ref Utf8JsonReader reader, string path)
+    {
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            throw Invalid(path, $"must be a string, not {Describe(reader.TokenType)}");
+        }
+    }
+
+    public static JsonException Invalid(string path, string problem) => new($"Invalid envelope: '{path}' {problem}.");
+
+    public static JsonException Missing(string path) => new($"Invalid envelope: required property '{path}' is missing.");
+
+    public static string Describe(JsonTokenType token) => token switch
+    {
+        JsonTokenType.StartObject => "an object",
+        JsonTokenType.StartArray => "an array",
+        JsonTokenType.String => "a string",
+        JsonTokenType.Number => "a number",
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
+        JsonTokenType.Null => "null",
+        _ => token.ToString(),
+    };
+}
