@@ -1,0 +1,35 @@
+namespace Immune;
+
+/// <summary>
+/// Delivery counts of an <see cref="ImmuneService"/>, per envelope (not per attempt), taken atomically:
+/// <c>Queued == Delivered + Failed + Dropped + Pending</c> holds for every snapshot.
+/// </summary>
+public sealed record ImmuneDeliveryStats
+{
+    /// <summary>Gets the number of envelopes handed to the delivery pipeline since the service started.</summary>
+    public long Queued { get; init; }
+
+    /// <summary>Gets the number of envelopes the stream accepted.</summary>
+    public long Delivered { get; init; }
+
+    /// <summary>Gets the number of envelopes that failed every attempt: <see cref="FailedTimeout"/> + <see cref="FailedStreamError"/>.</summary>
+    public long Failed { get; init; }
+
+    /// <summary>Gets the number of envelopes given up without a final attempt: <see cref="DroppedQueueFull"/> + <see cref="DroppedShutdown"/>.</summary>
+    public long Dropped { get; init; }
+
+    /// <summary>Gets the number of envelopes waiting in the queue or being delivered.</summary>
+    public long Pending { get; init; }
+
+    /// <summary>Gets the number of failed envelopes whose last attempt timed out.</summary>
+    public long FailedTimeout { get; init; }
+
+    /// <summary>Gets the number of failed envelopes whose last attempt threw (including a stream's own cancellation).</summary>
+    public long FailedStreamError { get; init; }
+
+    /// <summary>Gets the number of envelopes shed because the queue was full (INFO and WARNING before CRITICAL).</summary>
+    public long DroppedQueueFull { get; init; }
+
+    /// <summary>Gets the number of envelopes still pending when shutdown ran out of time.</summary>
+    public long DroppedShutdown { get; init; }
+}

@@ -1,0 +1,119 @@
+using System.Globalization;
+using System.Text;
+
+namespace Immune;
+
+/// <summary>Options of <see cref="ImmuneService"/>. Validated when the service is built or registered; the service keeps a copy.</summary>
+public sealed class ImmuneOptions
+{
+    /// <summary>The default <see cref="Source"/>: <c>"immune_service"</c>.</summary>
+    public const string DefaultSource = "immune_service";
+
+    private const int MaxCapacity = 100_000_000;
+    private static readonly TimeSpan MaxTimeout = TimeSpan.FromMilliseconds(int.MaxValue);
+
+    /// <summary>Gets or sets how envelopes reach the stream.</summary>
+    /// <value>The default value is <see cref="ImmuneDelivery.Background"/>.</value>
+    public ImmuneDelivery Delivery { get; set; } = ImmuneDelivery.Background;
+
+    /// <summary>Gets or sets the <see cref="EventEnvelope.Source"/> of every envelope. Must not be empty or whitespace.</summary>
+    /// <value>The default value is <c>"immune_service"</c>.</value>
+    public string Source { get; set; } = DefaultSource;
+
+    /// <summary>Gets or sets how many events the service keeps; when full, the oldest leaves first. From 1 to 100,000,000.</summary>
+    /// <value>The default value is 10,000.</value>
+    public int RetentionCapacity { get; set; } = 10_000;
+
+    /// <summary>Gets or sets how many envelopes may wait for delivery; when full, INFO and WARNING envelopes are shed before CRITICAL ones. From 1 to 100,000,000.</summary>
+    /// <value>The default value is 10,000.</value>
+    public int QueueCapacity { get; set; } = 10_000;
+
+    /// <summary>Gets or sets how long one attempt to publish an envelope may take before it counts as timed out. Greater than zero.</summary>
+    /// <value>The default value is 5 seconds.</value>
+    public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Gets or sets how long disposal drains the queue before it drops what remains. Zero or more.</summary>
+    /// <value>The default value is 5 seconds.</value>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Gets or sets how many times an envelope is attempted before it counts as failed. From 1 to 100.</summary>
+    /// <value>The default value is 3.</value>
+    public int DeliveryAttempts { get; set; } = 3;
+
+    /// <summary>Gets or sets the delay before the second attempt; each later retry doubles it, with ±20% jitter. Zero or more, at most one minute.</summary>
+    /// <value>The default value is 100 milliseconds.</value>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Gets or sets the least time between two log entries about failed or dropped envelopes; those in between are counted in the next entry. Zero or more.</summary>
+    /// <value>The default value is 1 minute.</value>
+    public TimeSpan DeliveryLogInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Gets or sets the longest accepted <see cref="NewImmuneEvent.Message"/>, in characters. At least 1.</summary>
+    /// <value>The default value is 4,096.</value>
+    public int MaxMessageLength { get; set; } = 4096;
+
+    /// <summary>Gets or sets the longest accepted <see cref="NewImmuneEvent.AgentId"/>, in characters. At least 1.</summary>
+    /// <value>The default value is 256.</value>
+    public int MaxAgentIdLength { get; set; } = 256;
+
+    /// <summary>Gets or sets the longest accepted <see cref="NewImmuneEvent.Module"/>, in characters. At least 1.</summary>
+    /// <value>The default value is 256.</value>
+    public int MaxModuleLength { get; set; } = 256;
+
+    /// <summary>Gets or sets how many entries each dictionary or list in <see cref="NewImmuneEvent.Meta"/> may hold. Zero or more.</summary>
+    /// <value>The default value is 64.</value>
+    public int MaxMetaEntries { get; set; } = 64;
+
+    /// <summary>Gets or sets how deeply dictionaries and lists may nest in <see cref="NewImmuneEvent.Meta"/>; the meta itself is level 1. At least 1.</summary>
+    /// <value>The default value is 8.</value>
+    public int MaxMetaDepth { get; set; } = 8;
+
+    internal ImmuneOptions Clone() => (ImmuneOptions)MemberwiseClone();
+
+    /// <summary>Throws one <see cref="ArgumentException"/> whose message names every invalid option.</summary>
+    internal void Validate()
+    {
+        var problems = new List<string>();
+        if (!Enum.IsDefined(Delivery)) problems.Add($"Delivery must be Background or Inline (was {(int)Delivery}).");
+        if (string.IsNullOrWhiteSpace(Source)) problems.Add("Source must not be null, empty or whitespace.");
+        Range(problems, nameof(RetentionCapacity), RetentionCapacity, 1, MaxCapacity);
+        Range(problems, nameof(QueueCapacity), QueueCapacity, 1, MaxCapacity);
+        Range(problems, nameof(PublishTimeout), PublishTimeout, TimeSpan.FromTicks(1), MaxTimeout);
+        Range(problems, nameof(ShutdownTimeout), ShutdownTimeout, TimeSpan.Zero, MaxTimeout);
+        Range(problems, nameof(DeliveryAttempts), DeliveryAttempts, 1, 100);
+        Range(problems, nameof(RetryDelay), RetryDelay, TimeSpan.Zero, TimeSpan.FromMinutes(1));
+        Range(problems, nameof(DeliveryLogInterval), DeliveryLogInterval, TimeSpan.Zero, MaxTimeout);
+        Range(problems, nameof(MaxMessageLength), MaxMessageLength, 1, int.MaxValue);
+        Range(problems, nameof(MaxAgentIdLength), MaxAgentIdLength, 1, int.MaxValue);
+        Range(problems, nameof(MaxModuleLength), MaxModuleLength, 1, int.MaxValue);
+        Range(problems, nameof(MaxMetaEntries), MaxMetaEntries, 0, int.MaxValue);
+        Range(problems, nameof(MaxMetaDepth), MaxMetaDepth, 1, 64);
+
+        if (problems.Count > 0)
+        {
+            var message = new StringBuilder("Invalid ImmuneOptions:");
+            foreach (string problem in problems)
+            {
+                message.Append(' ').Append(problem);
+            }
+
+            throw new ArgumentException(message.ToString(), "options");
+        }
+    }
+
+    private static void Range(List<string> problems, string name, int value, int min, int max)
+    {
+        if (value < min || value > max)
+        {
+            problems.Add(string.Create(CultureInfo.InvariantCulture, $"{name} must be from {min:N0} to {max:N0} (was {value:N0})."));
+        }
+    }
+
+    private static void Range(List<string> problems, string name, TimeSpan value, TimeSpan min, TimeSpan max)
+    {
+        if (value < min || value > max)
+        {
+            problems.Add(string.Create(CultureInfo.InvariantCulture, $"{name} must be from {min} to {max} (was {value})."));
+        }
+    }
+}

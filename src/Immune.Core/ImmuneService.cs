@@ -1,0 +1,265 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Immune.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+#if NET9_0_OR_GREATER
+using Gate = System.Threading.Lock;
+#else
+using Gate = System.Object;
+#endif
+
+namespace Immune;
+
+/// <summary>
+/// Records immune events, keeps the newest in bounded memory, summarizes health over a window, and delivers every event
+/// as a Charter v1.0 envelope to an <see cref="IEventStream"/>: <c>immune.event_published</c> for each event, then
+/// <c>immune.critical_event</c> for a CRITICAL one.
+/// </summary>
+/// <remarks>
+/// Every member may be called from any number of threads. With the default <see cref="ImmuneDelivery.Background"/>
+/// delivery, <see cref="PublishAsync"/> never waits for the stream and never throws for it; every envelope ends as
+/// delivered, failed or dropped and is counted (<see cref="GetDeliveryStats"/>, the <c>Immune</c> meter). Dispose the
+/// service to drain what is queued within <see cref="ImmuneOptions.ShutdownTimeout"/>.
+/// </remarks>
+public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, IDisposable
+{
+    private static readonly ImmuneSeverity[] Severities = [ImmuneSeverity.Info, ImmuneSeverity.Warning, ImmuneSeverity.Critical];
+    private static readonly ImmuneEventType[] EventTypes = [ImmuneEventType.PolicyViolation, ImmuneEventType.ErrorSpike, ImmuneEventType.SelfHealingAction];
+    private const int LastEventsCount = 10;
+
+    private readonly ImmuneOptions _options;
+    private readonly IEventStream? _stream;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _timeProvider;
+    private readonly EventValidator _validator;
+
+    // Guards the store, the queue, the counters and the lifecycle state. Recording an event and queueing its envelopes
+    // happen under it together, which is what makes delivery order equal record order.
+    private readonly Gate _gate = new();
+    private readonly EventStore _store;
+
+    /// <summary>Creates a service. Prefer <c>services.AddImmune()</c> in an application with a container.</summary>
+    /// <param name="eventStream">Where envelopes go; <see langword="null"/> to record and summarize without publishing (logged once).</param>
+    /// <param name="options">The options; <see langword="null"/> for the defaults. The service keeps a copy.</param>
+    /// <param name="logger">The logger; <see langword="null"/> for none.</param>
+    /// <param name="timeProvider">The clock and timers; <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
+    /// <exception cref="ArgumentException">An option is invalid; the message names every invalid option.</exception>
+    public ImmuneService(
+        IEventStream? eventStream = null,
+        ImmuneOptions? options = null,
+        ILogger<ImmuneService>? logger = null,
+        TimeProvider? timeProvider = null)
+        : this(eventStream, options, logger, timeProvider, meterFactory: null)
+    {
+    }
+
+    internal ImmuneService(
+        IEventStream? eventStream,
+        ImmuneOptions? options,
+        ILogger<ImmuneService>? logger,
+        TimeProvider? timeProvider,
+        IMeterFactory? meterFactory)
+    {
+        _options = options?.Clone() ?? new ImmuneOptions();
+        _options.Validate();
+        _stream = eventStream;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _validator = new EventValidator(_options);
+        _store = new EventStore(_options.RetentionCapacity);
+        _metrics = new ImmuneMetrics(meterFactory, () => Volatile.Read(ref _queueLength));
+        _envelopes = new EnvelopeFactory(_options.Source);
+        _queue = new DeliveryQueue(_options.QueueCapacity);
+        _failureLog = new LogLimiter(_timeProvider, _options.DeliveryLogInterval);
+        _dropLog = new LogLimiter(_timeProvider, _options.DeliveryLogInterval);
+
+        if (_stream is null)
+        {
+            Log.NoEventStream(_logger);
+        }
+        else
+        {
+            _loop = Task.Run(RunDeliveryLoopAsync);
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// In <see cref="ImmuneDelivery.Background"/> mode this returns as soon as the event is recorded and its envelopes are
+    /// queued. In <see cref="ImmuneDelivery.Inline"/> mode it also waits until they are delivered, failed or dropped;
+    /// cancelling <paramref name="cancellationToken"/> then ends the wait early, and the id is still returned.
+    /// </remarks>
+    public ValueTask<long> PublishAsync(NewImmuneEvent newEvent, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        IReadOnlyDictionary<string, object?>? meta = _validator.Validate(newEvent);
+        cancellationToken.ThrowIfCancellationRequested();
+        ActivityTraceId correlation = CurrentCorrelation();
+
+        ImmuneEvent recorded;
+        Shed shed = default;
+        long lastSequence = 0;
+        int queued = 0;
+        TaskCompletionSource? wakeup;
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            DateTimeOffset now = _timeProvider.GetUtcNow();
+            DateTimeOffset last = _store.LastCreatedAt;
+            recorded = new ImmuneEvent(_store.LastId + 1, now < last ? last : now, newEvent.Severity, newEvent.Type, newEvent.Message)
+            {
+                AgentId = newEvent.AgentId,
+                Module = newEvent.Module,
+                Meta = meta,
+            };
+            _store.Add(recorded);
+
+            if (_stream is not null)
+            {
+                lastSequence = EnqueueLocked(EnvelopeKind.EventPublished, recorded, recorded.CreatedAt, default, correlation, ref shed);
+                queued = 1;
+                if (recorded.Severity == ImmuneSeverity.Critical)
+                {
+                    lastSequence = EnqueueLocked(EnvelopeKind.CriticalEvent, recorded, recorded.CreatedAt, default, correlation, ref shed);
+                    queued = 2;
+                }
+            }
+
+            wakeup = TakeWakeupLocked();
+        }
+
+        _metrics.Recorded(recorded.Severity, recorded.Type);
+        return AfterEnqueue(recorded.Id, lastSequence, queued, wakeup, shed, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// On a real change the stored event takes the new severity (summaries follow it) and an <c>immune.severity_changed</c>
+    /// envelope is published; an escalation to CRITICAL also publishes <c>immune.critical_event</c>, after it. Setting the
+    /// severity the event already has publishes nothing. Waits for delivery in <see cref="ImmuneDelivery.Inline"/> mode only.
+    /// </remarks>
+    public ValueTask<bool> ChangeSeverityAsync(long eventId, ImmuneSeverity severity, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        Guard.Defined(severity, nameof(severity));
+        cancellationToken.ThrowIfCancellationRequested();
+        ActivityTraceId correlation = CurrentCorrelation();
+
+        Shed shed = default;
+        long lastSequence = 0;
+        int queued = 0;
+        TaskCompletionSource? wakeup;
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            if (!_store.TryGet(eventId, out ImmuneEvent current))
+            {
+                return new ValueTask<bool>(false);
+            }
+
+            if (current.Severity == severity)
+            {
+                return new ValueTask<bool>(true);
+            }
+
+            DateTimeOffset changedAt = _timeProvider.GetUtcNow();
+            ImmuneEvent updated = current with { Severity = severity };
+            _store.Replace(updated);
+            if (_stream is not null)
+            {
+                lastSequence = EnqueueLocked(EnvelopeKind.SeverityChanged, updated, changedAt, current.Severity, correlation, ref shed);
+                queued = 1;
+                if (severity == ImmuneSeverity.Critical)
+                {
+                    lastSequence = EnqueueLocked(EnvelopeKind.CriticalEvent, updated, changedAt, default, correlation, ref shed);
+                    queued = 2;
+                }
+            }
+
+            wakeup = TakeWakeupLocked();
+        }
+
+        ValueTask<long> delivery = AfterEnqueue(eventId, lastSequence, queued, wakeup, shed, cancellationToken);
+        return delivery.IsCompletedSuccessfully ? new ValueTask<bool>(true) : AwaitTrue(delivery);
+
+        static async ValueTask<bool> AwaitTrue(ValueTask<long> delivery)
+        {
+            await delivery.ConfigureAwait(false);
+            return true;
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>May be called after disposal: the retained events stay readable.</remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="window"/> is negative.</exception>
+    public IReadOnlyList<ImmuneEvent> GetRecentEvents(TimeSpan window)
+    {
+        Guard.Window(window);
+        lock (_gate)
+        {
+            long first = FirstIdInWindowLocked(window, out _);
+            var events = new ImmuneEvent[_store.LastId - first + 1];
+            for (int i = 0; i < events.Length; i++)
+            {
+                events[i] = _store.Get(first + i);
+            }
+
+            return events;
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>O(log n) in the number of retained events. May be called after disposal.</remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="window"/> is negative.</exception>
+    public ImmuneHealthSummary GetHealthSummary(TimeSpan window)
+    {
+        Guard.Window(window);
+        var bySeverity = new Dictionary<ImmuneSeverity, int>(Severities.Length);
+        var byType = new Dictionary<ImmuneEventType, int>(EventTypes.Length);
+        ImmuneEvent[] last;
+        DateTimeOffset now;
+        lock (_gate)
+        {
+            long first = FirstIdInWindowLocked(window, out now);
+            foreach (ImmuneSeverity severity in Severities) bySeverity[severity] = _store.CountBySeverity(severity, first);
+            foreach (ImmuneEventType type in EventTypes) byType[type] = _store.CountByType(type, first);
+
+            long lastFirst = Math.Max(first, _store.LastId - LastEventsCount + 1);
+            last = new ImmuneEvent[_store.LastId - lastFirst + 1];
+            for (int i = 0; i < last.Length; i++)
+            {
+                last[i] = _store.Get(lastFirst + i);
+            }
+        }
+
+        int critical = bySeverity[ImmuneSeverity.Critical];
+        return new ImmuneHealthSummary
+        {
+            ActiveIssues = bySeverity.Values.Sum(),
+            CriticalIssues = critical,
+            LastEvents = last,
+            Status = critical > 0 ? ImmuneHealthStatus.Critical
+                : bySeverity[ImmuneSeverity.Warning] > 0 ? ImmuneHealthStatus.Degraded
+                : ImmuneHealthStatus.Healthy,
+            Window = window,
+            GeneratedAt = now,
+            CountsBySeverity = bySeverity,
+            CountsByType = byType,
+        };
+    }
+
+    private long FirstIdInWindowLocked(TimeSpan window, out DateTimeOffset now)
+    {
+        now = _timeProvider.GetUtcNow();
+        DateTimeOffset from = window >= now - DateTimeOffset.MinValue ? DateTimeOffset.MinValue : now - window;
+        return _store.FirstIdAtOrAfter(from);
+    }
+
+    /// <summary>The caller's W3C trace id when it has one, else a fresh random one; either way no allocation.</summary>
+    private static ActivityTraceId CurrentCorrelation()
+    {
+        ActivityTraceId traceId = Activity.Current?.TraceId ?? default;
+        return traceId == default ? ActivityTraceId.CreateRandom() : traceId;
+    }
+}

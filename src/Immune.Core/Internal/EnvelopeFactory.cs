@@ -1,0 +1,39 @@
+using System.Diagnostics;
+
+namespace Immune.Internal;
+
+/// <summary>Turns a <see cref="PendingEnvelope"/> into an <see cref="EventEnvelope"/>; used by the one delivery loop.</summary>
+internal sealed class EnvelopeFactory(string source)
+{
+    // The envelopes of one event follow each other: reuse their meta rather than format the trace id twice.
+    private ActivityTraceId _lastCorrelation;
+    private EventMeta? _lastMeta;
+
+    public EventEnvelope Create(in PendingEnvelope pending)
+    {
+        ImmuneEvent e = pending.Event;
+        ImmunePayload payload = pending.Kind switch
+        {
+            EnvelopeKind.EventPublished => new ImmuneEventPublishedPayload(e.Id, e.Severity, e.Type, e.Message, pending.Timestamp)
+            {
+                AgentId = e.AgentId, Module = e.Module, Meta = e.Meta,
+            },
+            EnvelopeKind.CriticalEvent => new ImmuneCriticalEventPayload(e.Id, e.Severity, e.Type, e.Message, pending.Timestamp)
+            {
+                AgentId = e.AgentId, Module = e.Module, Meta = e.Meta,
+            },
+            _ => new ImmuneSeverityChangedPayload(e.Id, e.Severity, e.Type, e.Message, pending.PreviousSeverity, pending.Timestamp)
+            {
+                AgentId = e.AgentId, Module = e.Module, Meta = e.Meta,
+            },
+        };
+
+        if (_lastMeta is null || _lastCorrelation != pending.Correlation)
+        {
+            _lastCorrelation = pending.Correlation;
+            _lastMeta = new EventMeta(pending.Correlation.ToHexString());
+        }
+
+        return new EventEnvelope(EnvelopeIds.Next(pending.Timestamp), pending.Type, source, Target: null, pending.Timestamp, payload, _lastMeta);
+    }
+}

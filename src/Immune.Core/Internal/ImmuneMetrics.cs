@@ -1,0 +1,78 @@
+using System.Diagnostics.Metrics;
+
+namespace Immune.Internal;
+
+/// <summary>The service's instruments on the <c>Immune</c> meter (names and tags in EVENTS.md).</summary>
+internal sealed class ImmuneMetrics : IDisposable
+{
+    public const string MeterName = "Immune";
+
+    private static readonly KeyValuePair<string, object?>[] SeverityTags =
+    [
+        new("severity", "info"), new("severity", "warning"), new("severity", "critical"),
+    ];
+
+    private static readonly KeyValuePair<string, object?>[] TypeTags =
+    [
+        new("type", "policy_violation"), new("type", "error_spike"), new("type", "self_healing_action"),
+    ];
+
+    private readonly Meter _meter;
+    private readonly bool _ownsMeter;
+    private readonly Counter<long> _recorded;
+    private readonly Counter<long> _queued;
+    private readonly Counter<long> _delivered;
+    private readonly Counter<long> _failed;
+    private readonly Counter<long> _dropped;
+    private readonly Histogram<double> _duration;
+
+    public ImmuneMetrics(IMeterFactory? meterFactory, Func<int> queueLength)
+    {
+        _ownsMeter = meterFactory is null;
+        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        _recorded = _meter.CreateCounter<long>("immune.events.recorded", "{event}", "Immune events recorded, by severity and type.");
+        _queued = _meter.CreateCounter<long>("immune.envelopes.queued", "{envelope}", "Envelopes handed to the delivery pipeline.");
+        _delivered = _meter.CreateCounter<long>("immune.envelopes.delivered", "{envelope}", "Envelopes the stream accepted.");
+        _failed = _meter.CreateCounter<long>("immune.envelopes.failed", "{envelope}", "Envelopes that failed every attempt, by reason of the last one.");
+        _dropped = _meter.CreateCounter<long>("immune.envelopes.dropped", "{envelope}", "Envelopes given up without a final attempt, by reason.");
+        _duration = _meter.CreateHistogram<double>("immune.envelope.delivery.duration", "s", "Time from the first attempt to delivery of an envelope.");
+        _meter.CreateObservableGauge("immune.queue.length", queueLength, "{envelope}", "Envelopes waiting in the delivery queue.");
+    }
+
+    public void Recorded(ImmuneSeverity severity, ImmuneEventType type)
+    {
+        if (_recorded.Enabled)
+        {
+            _recorded.Add(1, SeverityTags[(int)severity], TypeTags[(int)type]);
+        }
+    }
+
+    public void Queued(int count)
+    {
+        if (count > 0)
+        {
+            _queued.Add(count);
+        }
+    }
+
+    public void Delivered(TimeSpan duration)
+    {
+        _delivered.Add(1);
+        if (_duration.Enabled)
+        {
+            _duration.Record(duration.TotalSeconds);
+        }
+    }
+
+    public void Failed(string reason) => _failed.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    public void Dropped(string reason, long count) => _dropped.Add(count, new KeyValuePair<string, object?>("reason", reason));
+
+    public void Dispose()
+    {
+        if (_ownsMeter)
+        {
+            _meter.Dispose();
+        }
+    }
+}

@@ -1,0 +1,40 @@
+using System.Diagnostics;
+
+namespace Immune.Internal;
+
+/// <summary>The kind of envelope a <see cref="PendingEnvelope"/> becomes.</summary>
+internal enum EnvelopeKind : byte
+{
+    EventPublished,
+    CriticalEvent,
+    SeverityChanged,
+}
+
+/// <summary>
+/// An envelope waiting for delivery, kept as the facts it is made of. The envelope object, its id and correlation
+/// string are built by the delivery loop, off the caller's path, so that recording an event allocates only the event.
+/// </summary>
+/// <param name="Sequence">Position in the delivery order; strictly increasing, assigned under the service lock.</param>
+/// <param name="Kind">Which envelope this is.</param>
+/// <param name="Event">The event as it was when the envelope was queued (with the new severity for a change).</param>
+/// <param name="Timestamp">The event's CreatedAt, or the change time.</param>
+/// <param name="PreviousSeverity">For <see cref="EnvelopeKind.SeverityChanged"/>: the severity before.</param>
+/// <param name="Correlation">The caller's trace id, or a fresh one; shared by all envelopes of one call.</param>
+internal readonly record struct PendingEnvelope(
+    long Sequence,
+    EnvelopeKind Kind,
+    ImmuneEvent Event,
+    DateTimeOffset Timestamp,
+    ImmuneSeverity PreviousSeverity,
+    ActivityTraceId Correlation)
+{
+    /// <summary>Gets whether the queue must keep this envelope ahead of INFO and WARNING ones.</summary>
+    public bool IsCritical => Event.Severity == ImmuneSeverity.Critical;
+
+    public string Type => Kind switch
+    {
+        EnvelopeKind.EventPublished => ImmuneEventTypes.EventPublished,
+        EnvelopeKind.CriticalEvent => ImmuneEventTypes.CriticalEvent,
+        _ => ImmuneEventTypes.SeverityChanged,
+    };
+}
