@@ -10,7 +10,8 @@ public sealed class ImmuneServiceDeliveryTests
 
     private ImmuneService CreateService(IEventStream stream, Action<ImmuneOptions>? configure = null, TimeProvider? time = null, CapturingLogger<ImmuneService>? logger = null)
     {
-        var options = new ImmuneOptions { RetryDelay = TimeSpan.Zero };
+        // No drain at disposal unless a test asks for one: a test that fails with its stream still gated must not hang.
+        var options = new ImmuneOptions { RetryDelay = TimeSpan.Zero, ShutdownTimeout = TimeSpan.Zero };
         configure?.Invoke(options);
         return new ImmuneService(stream, options, logger, time ?? _time);
     }
@@ -265,7 +266,7 @@ public sealed class ImmuneServiceDeliveryTests
     {
         var gate = new TaskCompletionSource();
         ScriptedStream stream = ScriptedStream.Gated(gate);
-        ImmuneService service = CreateService(stream);
+        ImmuneService service = CreateService(stream, o => o.ShutdownTimeout = TimeSpan.FromMinutes(1));
         for (int i = 0; i < 10; i++)
         {
             await service.PublishAsync(Events.Info());
@@ -350,7 +351,7 @@ public sealed class ImmuneServiceDeliveryTests
     public async Task PublishAsync_InlineCallerCancels_StopsWaitingAndReturnsTheId()
     {
         ScriptedStream stream = ScriptedStream.Hung();
-        await using ImmuneService service = CreateService(stream, o => { o.Delivery = ImmuneDelivery.Inline; o.ShutdownTimeout = TimeSpan.Zero; });
+        await using ImmuneService service = CreateService(stream, o => o.Delivery = ImmuneDelivery.Inline);
         using var cancel = new CancellationTokenSource();
 
         ValueTask<long> publishing = service.PublishAsync(Events.Info(), cancel.Token);

@@ -110,7 +110,7 @@ public sealed class ImmuneServiceSeverityTests
     {
         var gate = new TaskCompletionSource();
         ScriptedStream stream = ScriptedStream.Gated(gate);
-        await using var service = new ImmuneService(stream, timeProvider: _time);
+        await using var service = new ImmuneService(stream, new ImmuneOptions { ShutdownTimeout = TimeSpan.Zero }, timeProvider: _time);
         await service.PublishAsync(Events.Warning());
 
         await service.ChangeSeverityAsync(1, ImmuneSeverity.Info);
@@ -126,7 +126,7 @@ public sealed class ImmuneServiceSeverityTests
     {
         var gate = new TaskCompletionSource();
         var stream = new ScriptedStream(call => call.Envelope.Type == ImmuneEventTypes.SeverityChanged ? new ValueTask(gate.Task) : ValueTask.CompletedTask);
-        await using var service = new ImmuneService(stream, new ImmuneOptions { Delivery = ImmuneDelivery.Inline }, timeProvider: _time);
+        await using var service = new ImmuneService(stream, new ImmuneOptions { Delivery = ImmuneDelivery.Inline, ShutdownTimeout = TimeSpan.Zero }, timeProvider: _time);
         await service.PublishAsync(Events.Warning());
 
         ValueTask<bool> changing = service.ChangeSeverityAsync(1, ImmuneSeverity.Critical);

@@ -260,7 +260,7 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
 
     private static void SkipValue(ref Utf8JsonReader reader)
     {
-        // TrySkip, not Skip: a converter may be handed a reader whose final block is still to come (stream deserialization).
+        // TrySkip rather than Skip: it reports a value cut short instead of throwing InvalidOperationException on partial input.
         if (!reader.TrySkip())
         {
             throw new JsonException("Invalid envelope: the document ends inside a value.");
