@@ -1,0 +1,37 @@
+using Immune;
+using Immune.Samples.Api;
+using Immune.Samples.Redis;
+using StackExchange.Redis;
+
+WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
+
+// Transport: Redis Streams when a connection string is configured (ConnectionStrings__Redis=host:port), else in-process.
+string? redis = builder.Configuration.GetConnectionString("Redis");
+if (!string.IsNullOrWhiteSpace(redis))
+{
+    builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(RedisStreamEventStream.ConnectionOptions(redis)));
+    builder.Services.AddSingleton<IEventStream>(sp => new RedisStreamEventStream(
+        sp.GetRequiredService<IConnectionMultiplexer>(),
+        new RedisStreamOptions { StreamKey = builder.Configuration["Immune:StreamKey"] ?? "immune:events" }));
+}
+else
+{
+    builder.Services.AddSingleton<InMemoryEventStream>();
+    builder.Services.AddSingleton<IEventStream>(sp => sp.GetRequiredService<InMemoryEventStream>());
+    builder.Services.AddHostedService<EnvelopeLogger>();
+}
+
+builder.Services.AddImmune(options => options.Source = builder.Configuration["Immune:Source"] ?? ImmuneOptions.DefaultSource);
+builder.Services.AddHealthChecks().AddCheck<ImmuneHealthCheck>("immune");
+builder.Services.AddProblemDetails();
+builder.Services.ConfigureHttpJsonOptions(options => ImmuneApi.Configure(options.SerializerOptions));
+
+WebApplication app = builder.Build();
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.MapImmuneApi();
+app.MapHealthChecks("/healthz");
+app.Run();
+
+/// <summary>The entry point, visible to the tests' <c>WebApplicationFactory</c>.</summary>
+public partial class Program;

@@ -1,0 +1,132 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace Immune.Samples.Tests;
+
+public sealed class ApiTests : IAsyncLifetime
+{
+    private readonly WebApplicationFactory<Program> _factory = new();
+    private HttpClient _client = null!;
+
+    public Task InitializeAsync()
+    {
+        _client = _factory.CreateClient();
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await _factory.DisposeAsync();
+
+    private async Task<long> PostAsync(string json)
+    {
+        HttpResponseMessage response = await _client.PostAsync("/api/immune/event", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        return await response.Content.ReadFromJsonAsync<long>();
+    }
+
+    private async Task<JsonElement> GetJsonAsync(string path)
+    {
+        HttpResponseMessage response = await _client.GetAsync(path);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    [Fact]
+    public async Task PostEvent_Valid_ReturnsTheIdAndHealthReportsItInSnakeCase()
+    {
+        long id = await PostAsync("""{"severity":"CRITICAL","type":"POLICY_VIOLATION","message":"token reused","agent_id":"gw-1","module":"auth","meta":{"user":42,"tags":["a"]}}""");
+
+        id.ShouldBe(1);
+        JsonElement health = await GetJsonAsync("/api/immune/health?minutes=60");
+        health.GetProperty("active_issues").GetInt32().ShouldBe(1);
+        health.GetProperty("critical_issues").GetInt32().ShouldBe(1);
+        health.GetProperty("status").GetString().ShouldBe("CRITICAL");
+        health.GetProperty("window_minutes").GetDouble().ShouldBe(60);
+        health.GetProperty("counts_by_severity").GetProperty("CRITICAL").GetInt32().ShouldBe(1);
+        health.GetProperty("counts_by_type").GetProperty("POLICY_VIOLATION").GetInt32().ShouldBe(1);
+        JsonElement last = health.GetProperty("last_events").EnumerateArray().ShouldHaveSingleItem();
+        last.GetProperty("id").GetInt64().ShouldBe(1);
+        last.GetProperty("severity").GetString().ShouldBe("CRITICAL");
+        last.GetProperty("type").GetString().ShouldBe("POLICY_VIOLATION");
+        last.GetProperty("message").GetString().ShouldBe("token reused");
+        last.GetProperty("agent_id").GetString().ShouldBe("gw-1");
+        last.GetProperty("module").GetString().ShouldBe("auth");
+        last.GetProperty("meta").GetProperty("user").GetInt64().ShouldBe(42);
+        last.GetProperty("meta").GetProperty("tags")[0].GetString().ShouldBe("a");
+        last.GetProperty("created_at").GetDateTimeOffset().ShouldBeGreaterThan(DateTimeOffset.MinValue);
+    }
+
+    [Fact]
+    public async Task GetEvents_ReturnsTheWindowOldestFirst()
+    {
+        await PostAsync("""{"severity":"INFO","type":"SELF_HEALING_ACTION","message":"first"}""");
+        await PostAsync("""{"severity":"WARNING","type":"ERROR_SPIKE","message":"second"}""");
+
+        JsonElement events = await GetJsonAsync("/api/immune/events?minutes=60");
+
+        events.EnumerateArray().Select(e => e.GetProperty("message").GetString()).ShouldBe(["first", "second"]);
+        (await GetJsonAsync("/api/immune/events")).GetArrayLength().ShouldBe(2);
+    }
+
+    [Theory]
+    [InlineData("""{"severity":"SEVERE","type":"ERROR_SPIKE","message":"m"}""", "severity")]
+    [InlineData("""{"severity":"INFO","type":"OUTAGE","message":"m"}""", "type")]
+    [InlineData("""{"type":"ERROR_SPIKE","message":"m"}""", "severity")]
+    [InlineData("""{"severity":"INFO","type":"ERROR_SPIKE"}""", "message")]
+    [InlineData("""{"severity":"INFO","type":"ERROR_SPIKE","message":"   "}""", "message")]
+    [InlineData("""{"severity":"INFO","type":"ERROR_SPIKE","message":"m","agent_id":"[long]"}""", "agent_id")]
+    [InlineData("""{"severity":"INFO","type":"ERROR_SPIKE","message":"m","meta":{"a":{"b":{"c":{"d":{"e":{"f":{"g":{"h":{"i":1}}}}}}}}}}""", "meta")]
+    [InlineData("""{"severity":"INFO","type":"ERROR_SPIKE","message":"m","meta":[1]}""", "meta")]
+    public async Task PostEvent_Invalid_Returns400NamingTheFieldAndRecordsNothing(string json, string field)
+    {
+        json = json.Replace("[long]", new string('a', 300));
+
+        HttpResponseMessage response = await _client.PostAsync("/api/immune/event", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        JsonElement problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        problem.GetProperty("errors").TryGetProperty(field, out _).ShouldBeTrue(problem.ToString());
+        (await GetJsonAsync("/api/immune/events")).GetArrayLength().ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task GetHealth_NegativeMinutes_Returns400()
+    {
+        (await _client.GetAsync("/api/immune/health?minutes=-5")).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+    }
+
+    [Theory]
+    [InlineData(null, HttpStatusCode.OK, "Healthy")]
+    [InlineData("INFO", HttpStatusCode.OK, "Healthy")]
+    [InlineData("WARNING", HttpStatusCode.OK, "Degraded")]
+    [InlineData("CRITICAL", HttpStatusCode.ServiceUnavailable, "Unhealthy")]
+    public async Task Healthz_FollowsTheWorstSeverityInTheWindow(string? severity, HttpStatusCode status, string body)
+    {
+        if (severity is not null)
+        {
+            await PostAsync($$"""{"severity":"{{severity}}","type":"ERROR_SPIKE","message":"m"}""");
+        }
+
+        HttpResponseMessage response = await _client.GetAsync("/healthz");
+
+        response.StatusCode.ShouldBe(status);
+        (await response.Content.ReadAsStringAsync()).ShouldBe(body);
+    }
+
+    [Fact]
+    public async Task ChangeSeverity_ExistingEvent_Returns200AndHealthFollows_UnknownReturns404()
+    {
+        long id = await PostAsync("""{"severity":"WARNING","type":"ERROR_SPIKE","message":"m"}""");
+
+        HttpResponseMessage escalated = await _client.PostAsJsonAsync($"/api/immune/event/{id}/severity", new { severity = "CRITICAL" });
+        HttpResponseMessage missing = await _client.PostAsJsonAsync("/api/immune/event/999/severity", new { severity = "CRITICAL" });
+        HttpResponseMessage invalid = await _client.PostAsJsonAsync($"/api/immune/event/{id}/severity", new { severity = "HUGE" });
+
+        escalated.StatusCode.ShouldBe(HttpStatusCode.OK);
+        missing.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        invalid.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await _client.GetAsync("/healthz")).StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
+    }
+}
