@@ -6,7 +6,7 @@ namespace Immune.Samples.Consumer;
 
 /// <summary>
 /// Reads <c>immune:events</c> with a consumer group: pages on-call once per <c>immune.critical_event</c> (dedup key
-/// <c>immune_critical_&lt;event_id&gt;</c>, remembered in Redis so no redelivery pages twice), counts
+/// <c>immune_critical_&lt;event_id&gt;</c>, remembered in Redis next to the stream so no redelivery pages twice), counts
 /// <c>immune.event_published</c> by severity, acknowledges after handling, reclaims what a crashed consumer left
 /// pending (<c>XAUTOCLAIM</c>), and moves malformed entries to a dead-letter stream instead of failing.
 /// </summary>
@@ -117,7 +117,7 @@ public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPa
     private async Task PageOnceAsync(IDatabase db, EventEnvelope envelope, CancellationToken cancellationToken)
     {
         string dedupKey = $"immune_critical_{envelope.Payload.EventId}";
-        var marker = new RedisKey($"immune:paged:{dedupKey}");
+        var marker = new RedisKey($"{options.StreamKey}:paged:{dedupKey}");
         if (!await db.StringSetAsync(marker, envelope.Id, options.DedupFor, When.NotExists))
         {
             return; // paged already, by this consumer or another

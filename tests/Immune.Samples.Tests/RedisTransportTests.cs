@@ -1,0 +1,196 @@
+using System.Net;
+using System.Net.Http.Json;
+using Immune.Samples.Consumer;
+using Immune.Samples.Redis;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
+
+namespace Immune.Samples.Tests;
+
+[Collection(nameof(RedisCollection))]
+public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
+{
+    private readonly string _stream = $"immune:events:{Guid.NewGuid():N}";
+    private ConnectionMultiplexer _connection = null!;
+
+    private IDatabase Db => _connection.GetDatabase();
+
+    public async Task InitializeAsync() => _connection = await ConnectionMultiplexer.ConnectAsync(RedisStreamEventStream.ConnectionOptions(redis.Server.ConnectionString));
+
+    public async Task DisposeAsync() => await _connection.DisposeAsync();
+
+    private ImmuneStreamConsumer Consumer(string name, IOnCallPager pager, TimeSpan? reclaimAfter = null) => new(
+        _connection,
+        pager,
+        new ImmuneStreamConsumerOptions { StreamKey = _stream, DeadLetterKey = _stream + ":dead", ConsumerName = name, ReclaimAfter = reclaimAfter ?? TimeSpan.FromMinutes(5), BatchSize = 7 },
+        NullLogger<ImmuneStreamConsumer>.Instance);
+
+    private async Task PublishAsync(params NewImmuneEvent[] events)
+    {
+        await using var service = new ImmuneService(new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = _stream }));
+        foreach (NewImmuneEvent e in events)
+        {
+            await service.PublishAsync(e);
+        }
+
+        await service.FlushAsync();
+        service.GetDeliveryStats().Delivered.ShouldBe(service.GetDeliveryStats().Queued);
+    }
+
+    private static NewImmuneEvent Critical(string message) => new(ImmuneSeverity.Critical, ImmuneEventType.PolicyViolation, message);
+
+    private static NewImmuneEvent Info(string message) => new(ImmuneSeverity.Info, ImmuneEventType.SelfHealingAction, message);
+
+    [Fact]
+    public async Task Api_WithRedisConnectionString_OneCriticalEventLeavesTwoEntriesReadableByImmuneJson()
+    {
+        await using WebApplicationFactory<Program> factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web => web
+            .UseSetting("ConnectionStrings:Redis", redis.Server.ConnectionString)
+            .UseSetting("Immune:StreamKey", _stream));
+        HttpClient client = factory.CreateClient();
+
+        HttpResponseMessage response = await client.PostAsJsonAsync("/api/immune/event", new { severity = "CRITICAL", type = "POLICY_VIOLATION", message = "token reused" });
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        await factory.Services.GetRequiredService<ImmuneService>().FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        StreamEntry[] entries = await Db.StreamRangeAsync(_stream);
+        entries.Select(e => (string?)e["type"]).ShouldBe([ImmuneEventTypes.EventPublished, ImmuneEventTypes.CriticalEvent]);
+        foreach (StreamEntry entry in entries)
+        {
+            EventEnvelope envelope = ImmuneJson.DeserializeEnvelope((string)entry["envelope"]!);
+            ((string?)entry["id"]).ShouldBe(envelope.Id);
+            ((string?)entry["type"]).ShouldBe(envelope.Type);
+            envelope.Payload.EventId.ShouldBe(1);
+        }
+    }
+
+    [Fact]
+    public async Task Stream_ManyEnvelopes_IsTrimmedApproximatelyToMaxLength()
+    {
+        await using var service = new ImmuneService(new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = _stream, MaxLength = 10 }));
+        for (int i = 0; i < 1_000; i++)
+        {
+            await service.PublishAsync(Info($"e{i}"));
+        }
+
+        await service.FlushAsync();
+
+        service.GetDeliveryStats().Delivered.ShouldBe(1_000);
+        long length = await Db.StreamLengthAsync(_stream);
+        length.ShouldBeInRange(10, 200); // MAXLEN ~ trims whole macro nodes
+    }
+
+    [Fact]
+    public async Task Consumers_TwoInOneGroup_HandleEachEntryOnce()
+    {
+        await PublishAsync([.. Enumerable.Range(0, 50).Select(i => Info($"e{i}"))]);
+        var pager = Substitute.For<IOnCallPager>();
+        ImmuneStreamConsumer first = Consumer("first", pager), second = Consumer("second", pager);
+        await first.EnsureGroupAsync();
+
+        int handled = 0;
+        for (int round = 0; round < 20 && handled < 50; round++)
+        {
+            handled += await first.ProcessBatchAsync();
+            handled += await second.ProcessBatchAsync();
+        }
+
+        handled.ShouldBe(50);
+        first.PublishedBySeverity[ImmuneSeverity.Info].ShouldBeGreaterThan(0);
+        second.PublishedBySeverity[ImmuneSeverity.Info].ShouldBeGreaterThan(0);
+        (first.PublishedBySeverity[ImmuneSeverity.Info] + second.PublishedBySeverity[ImmuneSeverity.Info]).ShouldBe(50);
+        (await Db.StreamPendingAsync(_stream, "immune-consumers")).PendingMessageCount.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Consumers_OneCrashesBeforeAck_AnotherReclaimsAndPagesOnce()
+    {
+        await PublishAsync(Critical("a"), Critical("b"));
+        var pager = Substitute.For<IOnCallPager>();
+        ImmuneStreamConsumer survivor = Consumer("survivor", pager, reclaimAfter: TimeSpan.Zero);
+        await survivor.EnsureGroupAsync();
+        StreamEntry[] taken = await Db.StreamReadGroupAsync(_stream, "immune-consumers", "crashed", StreamPosition.NewMessages, 10);
+        taken.Length.ShouldBe(4); // the crashed consumer read everything and acknowledged nothing
+
+        int handled = await survivor.ProcessBatchAsync();
+        int again = await survivor.ProcessBatchAsync();
+
+        handled.ShouldBe(4);
+        again.ShouldBe(0);
+        await pager.Received(1).PageAsync("immune_critical_1", Arg.Any<EventEnvelope>(), Arg.Any<CancellationToken>());
+        await pager.Received(1).PageAsync("immune_critical_2", Arg.Any<EventEnvelope>(), Arg.Any<CancellationToken>());
+        pager.ReceivedCalls().Count().ShouldBe(2);
+        (await Db.StreamPendingAsync(_stream, "immune-consumers")).PendingMessageCount.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Consumer_SameCriticalEnvelopeDeliveredTwice_PagesOnce()
+    {
+        await PublishAsync(Critical("once"));
+        StreamEntry critical = (await Db.StreamRangeAsync(_stream)).Single(e => (string?)e["type"] == ImmuneEventTypes.CriticalEvent);
+        await Db.StreamAddAsync(_stream, critical.Values); // a producer retry wrote it again
+        var pager = Substitute.For<IOnCallPager>();
+        ImmuneStreamConsumer consumer = Consumer("pager", pager);
+        await consumer.EnsureGroupAsync();
+
+        (await consumer.ProcessBatchAsync()).ShouldBe(3);
+
+        await pager.Received(1).PageAsync("immune_critical_1", Arg.Any<EventEnvelope>(), Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task Consumer_MalformedEntry_GoesToDeadLetterAndLaterEntriesAreHandled()
+    {
+        await Db.StreamAddAsync(_stream, [new NameValueEntry("type", "immune.event_published"), new NameValueEntry("envelope", "{not json")]);
+        await Db.StreamAddAsync(_stream, [new NameValueEntry("type", "something")]);
+        await PublishAsync(Info("fine"));
+        ImmuneStreamConsumer consumer = Consumer("solo", Substitute.For<IOnCallPager>());
+        await consumer.EnsureGroupAsync();
+
+        (await consumer.ProcessBatchAsync()).ShouldBe(3);
+
+        StreamEntry[] dead = await Db.StreamRangeAsync(_stream + ":dead");
+        dead.Length.ShouldBe(2);
+        ((string?)dead[0]["envelope"]).ShouldBe("{not json");
+        ((string?)dead[0]["error"]).ShouldNotBeNullOrEmpty();
+        consumer.PublishedBySeverity[ImmuneSeverity.Info].ShouldBe(1);
+        (await Db.StreamPendingAsync(_stream, "immune-consumers")).PendingMessageCount.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Stream_RedisStopped_PublishingReturnsIdsAndCountsFailures_AfterRestartLaterEnvelopesArrive()
+    {
+        await using RedisServer own = await RedisServer.StartAsync();
+        await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(RedisStreamEventStream.ConnectionOptions(own.ConnectionString));
+        await using var service = new ImmuneService(
+            new RedisStreamEventStream(connection, new RedisStreamOptions { StreamKey = _stream }),
+            new ImmuneOptions { DeliveryAttempts = 1, PublishTimeout = TimeSpan.FromSeconds(2) });
+
+        await own.StopAsync();
+        for (int i = 0; i < 3; i++)
+        {
+            (await service.PublishAsync(Info($"lost {i}"))).ShouldBe(i + 1);
+        }
+
+        await service.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        service.GetDeliveryStats().Failed.ShouldBe(3);
+
+        var restored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        connection.ConnectionRestored += (_, _) => restored.TrySetResult();
+        await own.RestartAsync();
+        await restored.Task.WaitAsync(TimeSpan.FromSeconds(30)); // the multiplexer reconnects by itself
+
+        (await service.PublishAsync(Info("after restart"))).ShouldBe(4);
+        await service.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        service.GetDeliveryStats().Delivered.ShouldBe(1);
+        IDatabase db = connection.GetDatabase();
+        StreamEntry[] entries = await db.StreamRangeAsync(_stream);
+        entries.ShouldNotBeEmpty();
+        entries.ShouldAllBe(e => ImmuneJson.DeserializeEnvelope((string)e["envelope"]!).Payload.Message.StartsWith("after restart"));
+        ImmuneDeliveryStats stats = service.GetDeliveryStats();
+        stats.Queued.ShouldBe(stats.Delivered + stats.Failed + stats.Dropped + stats.Pending);
+    }
+}
