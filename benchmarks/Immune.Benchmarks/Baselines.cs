@@ -1,0 +1,114 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Logs;
+
+namespace Immune.Benchmarks;
+
+/// <summary>A stream that accepts everything at once: the benchmarks measure Immune, not a transport.</summary>
+public sealed class NoopStream : IEventStream
+{
+    public ValueTask PublishAsync(EventEnvelope envelope, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+}
+
+/// <summary>The floor: a bounded channel write of a preallocated item, with a reader draining it.</summary>
+public sealed class ChannelFloor : IAsyncDisposable
+{
+    private readonly Channel<NewImmuneEvent> _channel = Channel.CreateBounded<NewImmuneEvent>(new BoundedChannelOptions(10_000)
+    {
+        FullMode = BoundedChannelFullMode.DropWrite,
+        SingleReader = true,
+    });
+
+    private readonly Task _reader;
+
+    public ChannelFloor() => _reader = Task.Run(async () =>
+    {
+        await foreach (NewImmuneEvent _ in _channel.Reader.ReadAllAsync())
+        {
+        }
+    });
+
+    public bool Write(NewImmuneEvent item) => _channel.Writer.TryWrite(item);
+
+    public async ValueTask DisposeAsync()
+    {
+        _channel.Writer.Complete();
+        await _reader;
+    }
+}
+
+/// <summary>The peer: OpenTelemetry .NET logging of the same fields through [LoggerMessage] into a batch processor with a no-op exporter.</summary>
+public sealed partial class OpenTelemetryPeer : IDisposable
+{
+    private readonly ILoggerFactory _factory;
+    private readonly ILogger _logger;
+
+    public OpenTelemetryPeer()
+    {
+        _factory = LoggerFactory.Create(builder => builder
+            .SetMinimumLevel(LogLevel.Information)
+            .AddOpenTelemetry(options => options.AddProcessor(new BatchLogRecordExportProcessor(new NoopExporter()))));
+        _logger = _factory.CreateLogger("Immune.Peer");
+    }
+
+    public void Record(NewImmuneEvent e) => ImmuneEventLogged(_logger, e.Severity, e.Type, e.Message, e.AgentId, e.Module);
+
+    public void Dispose() => _factory.Dispose();
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Immune event {Severity} {Type}: {Message} (agent {AgentId}, module {Module})")]
+    private static partial void ImmuneEventLogged(ILogger logger, ImmuneSeverity severity, ImmuneEventType type, string message, string? agentId, string? module);
+
+    private sealed class NoopExporter : BaseExporter<LogRecord>
+    {
+        public override ExportResult Export(in Batch<LogRecord> batch) => ExportResult.Success;
+    }
+}
+
+/// <summary>
+/// The original module ported as written: a list under a lock (unbounded), dictionaries for payload and envelope,
+/// and the stream awaited inline by the caller.
+/// </summary>
+public sealed class NaivePort(Func<Dictionary<string, object?>, Task> publish)
+{
+    private readonly List<Dictionary<string, object?>> _events = [];
+    private readonly object _gate = new();
+    private long _nextId;
+
+    public async Task<long> PublishAsync(NewImmuneEvent e)
+    {
+        var record = new Dictionary<string, object?>
+        {
+            ["id"] = Interlocked.Increment(ref _nextId),
+            ["severity"] = e.Severity.ToString().ToUpperInvariant(),
+            ["type"] = e.Type.ToString(),
+            ["message"] = e.Message,
+            ["agent_id"] = e.AgentId,
+            ["module"] = e.Module,
+            ["meta"] = e.Meta,
+            ["created_at"] = DateTimeOffset.UtcNow,
+        };
+        lock (_gate)
+        {
+            _events.Add(record);
+            if (_events.Count > 100_000)
+            {
+                _events.Clear(); // keep the benchmark's memory in check; the original never trimmed
+            }
+        }
+
+        var payload = new Dictionary<string, object?>(record) { ["published_at"] = record["created_at"] };
+        var envelope = new Dictionary<string, object?>
+        {
+            ["id"] = $"evt_immune_{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}_{Guid.NewGuid():N}",
+            ["type"] = "immune.event_published",
+            ["source"] = "immune_service",
+            ["target"] = null,
+            ["timestamp"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0,
+            ["payload"] = payload,
+            ["meta"] = new Dictionary<string, object?> { ["correlation_id"] = Guid.NewGuid().ToString("N"), ["version"] = "1.0" },
+        };
+        await publish(envelope);
+        return (long)record["id"]!;
+    }
+}
