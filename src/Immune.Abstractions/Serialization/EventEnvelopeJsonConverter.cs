@@ -49,7 +49,8 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
         writer.WriteEndObject();
     }
 
-    private static void WritePayload(Utf8JsonWriter writer, ImmunePayload payload)
+    /// <summary>Writes a payload object (the envelope's <c>payload</c>, or a CloudEvent's <c>data</c>).</summary>
+    internal static void WritePayload(Utf8JsonWriter writer, ImmunePayload payload)
     {
         writer.WriteStartObject();
         writer.WriteNumber(EventIdName, payload.EventId);
@@ -147,11 +148,12 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
             throw UnknownType(type);
         }
 
-        ImmunePayload payload = ReadPayload(ref payloadReader, type);
+        ImmunePayload payload = ReadPayload(ref payloadReader, type, PayloadPaths.Envelope);
         return new EventEnvelope(id, type, source, target, timestamp.Value, payload, meta);
     }
 
-    private static ImmunePayload ReadPayload(ref Utf8JsonReader reader, string envelopeType)
+    /// <summary>Reads a payload object whose shape <paramref name="envelopeType"/> selects; the reader is on its StartObject.</summary>
+    internal static ImmunePayload ReadPayload(ref Utf8JsonReader reader, string envelopeType, PayloadPaths paths)
     {
         long? eventId = null;
         ImmuneSeverity? severity = null, previousSeverity = null;
@@ -162,21 +164,21 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
 
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
-            if (reader.ValueTextEquals(EventIdName.EncodedUtf8Bytes)) { reader.Read(); eventId = ReadEventId(ref reader); }
-            else if (reader.ValueTextEquals(SeverityName.EncodedUtf8Bytes)) { reader.Read(); severity = WireFormat.ReadSeverity(ref reader, "payload.severity"); }
-            else if (reader.ValueTextEquals(TypeName.EncodedUtf8Bytes)) { reader.Read(); eventType = WireFormat.ReadEventType(ref reader, "payload.type"); }
-            else if (reader.ValueTextEquals(MessageName.EncodedUtf8Bytes)) { reader.Read(); message = ReadRequiredString(ref reader, "payload.message"); }
-            else if (reader.ValueTextEquals(AgentIdName.EncodedUtf8Bytes)) { reader.Read(); agentId = ReadOptionalString(ref reader, "payload.agent_id"); }
-            else if (reader.ValueTextEquals(ModuleName.EncodedUtf8Bytes)) { reader.Read(); module = ReadOptionalString(ref reader, "payload.module"); }
+            if (reader.ValueTextEquals(EventIdName.EncodedUtf8Bytes)) { reader.Read(); eventId = ReadEventId(ref reader, paths.EventId); }
+            else if (reader.ValueTextEquals(SeverityName.EncodedUtf8Bytes)) { reader.Read(); severity = WireFormat.ReadSeverity(ref reader, paths.Severity); }
+            else if (reader.ValueTextEquals(TypeName.EncodedUtf8Bytes)) { reader.Read(); eventType = WireFormat.ReadEventType(ref reader, paths.Type); }
+            else if (reader.ValueTextEquals(MessageName.EncodedUtf8Bytes)) { reader.Read(); message = ReadRequiredString(ref reader, paths.Message); }
+            else if (reader.ValueTextEquals(AgentIdName.EncodedUtf8Bytes)) { reader.Read(); agentId = ReadOptionalString(ref reader, paths.AgentId); }
+            else if (reader.ValueTextEquals(ModuleName.EncodedUtf8Bytes)) { reader.Read(); module = ReadOptionalString(ref reader, paths.Module); }
             else if (reader.ValueTextEquals(MetaName.EncodedUtf8Bytes))
             {
                 reader.Read();
-                meta = reader.TokenType == JsonTokenType.Null ? null : MetaJson.ReadObject(ref reader, "payload.meta");
+                meta = reader.TokenType == JsonTokenType.Null ? null : MetaJson.ReadObject(ref reader, paths.Meta);
             }
-            else if (reader.ValueTextEquals(PublishedAtName.EncodedUtf8Bytes)) { reader.Read(); publishedAt = WireFormat.ReadTimestamp(ref reader, "payload.published_at"); }
-            else if (reader.ValueTextEquals(CriticalAtName.EncodedUtf8Bytes)) { reader.Read(); criticalAt = WireFormat.ReadTimestamp(ref reader, "payload.critical_at"); }
-            else if (reader.ValueTextEquals(ChangedAtName.EncodedUtf8Bytes)) { reader.Read(); changedAt = WireFormat.ReadTimestamp(ref reader, "payload.changed_at"); }
-            else if (reader.ValueTextEquals(PreviousSeverityName.EncodedUtf8Bytes)) { reader.Read(); previousSeverity = WireFormat.ReadSeverity(ref reader, "payload.previous_severity"); }
+            else if (reader.ValueTextEquals(PublishedAtName.EncodedUtf8Bytes)) { reader.Read(); publishedAt = WireFormat.ReadTimestamp(ref reader, paths.PublishedAt); }
+            else if (reader.ValueTextEquals(CriticalAtName.EncodedUtf8Bytes)) { reader.Read(); criticalAt = WireFormat.ReadTimestamp(ref reader, paths.CriticalAt); }
+            else if (reader.ValueTextEquals(ChangedAtName.EncodedUtf8Bytes)) { reader.Read(); changedAt = WireFormat.ReadTimestamp(ref reader, paths.ChangedAt); }
+            else if (reader.ValueTextEquals(PreviousSeverityName.EncodedUtf8Bytes)) { reader.Read(); previousSeverity = WireFormat.ReadSeverity(ref reader, paths.PreviousSeverity); }
             else
             {
                 reader.Read();
@@ -184,20 +186,20 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
             }
         }
 
-        if (eventId is null) throw WireFormat.Missing("payload.event_id");
-        if (severity is null) throw WireFormat.Missing("payload.severity");
-        if (eventType is null) throw WireFormat.Missing("payload.type");
-        if (message is null) throw WireFormat.Missing("payload.message");
+        if (eventId is null) throw WireFormat.Missing(paths.EventId);
+        if (severity is null) throw WireFormat.Missing(paths.Severity);
+        if (eventType is null) throw WireFormat.Missing(paths.Type);
+        if (message is null) throw WireFormat.Missing(paths.Message);
 
         return envelopeType switch
         {
             ImmuneEventTypes.EventPublished => new ImmuneEventPublishedPayload(
-                eventId.Value, severity.Value, eventType.Value, message, publishedAt ?? throw WireFormat.Missing("payload.published_at"))
+                eventId.Value, severity.Value, eventType.Value, message, publishedAt ?? throw WireFormat.Missing(paths.PublishedAt))
             {
                 AgentId = agentId, Module = module, Meta = meta,
             },
             ImmuneEventTypes.CriticalEvent => new ImmuneCriticalEventPayload(
-                eventId.Value, severity.Value, eventType.Value, message, criticalAt ?? throw WireFormat.Missing("payload.critical_at"))
+                eventId.Value, severity.Value, eventType.Value, message, criticalAt ?? throw WireFormat.Missing(paths.CriticalAt))
             {
                 AgentId = agentId, Module = module, Meta = meta,
             },
@@ -206,8 +208,8 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
                 severity.Value,
                 eventType.Value,
                 message,
-                previousSeverity ?? throw WireFormat.Missing("payload.previous_severity"),
-                changedAt ?? throw WireFormat.Missing("payload.changed_at"))
+                previousSeverity ?? throw WireFormat.Missing(paths.PreviousSeverity),
+                changedAt ?? throw WireFormat.Missing(paths.ChangedAt))
             {
                 AgentId = agentId, Module = module, Meta = meta,
             },
@@ -215,7 +217,7 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
         };
     }
 
-    private static JsonException UnknownType(string type) => WireFormat.Invalid(
+    internal static JsonException UnknownType(string type) => WireFormat.Invalid(
         "type",
         $"must be one of \"{ImmuneEventTypes.EventPublished}\", \"{ImmuneEventTypes.CriticalEvent}\", \"{ImmuneEventTypes.SeverityChanged}\", not \"{type}\"");
 
@@ -248,17 +250,17 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
         return new EventMeta(correlationId) { Version = version };
     }
 
-    private static long ReadEventId(ref Utf8JsonReader reader)
+    private static long ReadEventId(ref Utf8JsonReader reader, string path)
     {
         if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out long value))
         {
-            throw WireFormat.Invalid("payload.event_id", $"must be an integer, not {WireFormat.Describe(reader.TokenType)}");
+            throw WireFormat.Invalid(path, $"must be an integer, not {WireFormat.Describe(reader.TokenType)}");
         }
 
         return value;
     }
 
-    private static void SkipValue(ref Utf8JsonReader reader)
+    internal static void SkipValue(ref Utf8JsonReader reader)
     {
         // TrySkip rather than Skip: it reports a value cut short instead of throwing InvalidOperationException on partial input.
         if (!reader.TrySkip())
@@ -267,12 +269,12 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
         }
     }
 
-    private static string ReadRequiredString(ref Utf8JsonReader reader, string path)
+    internal static string ReadRequiredString(ref Utf8JsonReader reader, string path)
     {
         WireFormat.ExpectString(ref reader, path);
         return reader.GetString()!;
     }
 
-    private static string? ReadOptionalString(ref Utf8JsonReader reader, string path)
+    internal static string? ReadOptionalString(ref Utf8JsonReader reader, string path)
         => reader.TokenType == JsonTokenType.Null ? null : ReadRequiredString(ref reader, path);
 }
