@@ -14,6 +14,7 @@ public class PublishBenchmarks
     private NaivePort _naive = null!;
     private ImmuneService _background = null!;
     private ImmuneService _inline = null!;
+    private ImmuneService _recordOnly = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -23,6 +24,7 @@ public class PublishBenchmarks
         _naive = new NaivePort(static async _ => await Task.Yield());
         _background = new ImmuneService(new NoopStream());
         _inline = new ImmuneService(new NoopStream(), new ImmuneOptions { Delivery = ImmuneDelivery.Inline });
+        _recordOnly = new ImmuneService();
     }
 
     [GlobalCleanup]
@@ -32,6 +34,7 @@ public class PublishBenchmarks
         _peer.Dispose();
         await _background.DisposeAsync();
         await _inline.DisposeAsync();
+        await _recordOnly.DisposeAsync();
     }
 
     [Benchmark(Baseline = true, Description = "floor: Channel.TryWrite")]
@@ -45,6 +48,9 @@ public class PublishBenchmarks
 
     [Benchmark(Description = "Immune PublishAsync background INFO")]
     public ValueTask<long> PublishInfo() => _background.PublishAsync(Info);
+
+    [Benchmark(Description = "Immune PublishAsync, no stream (recording only)")]
+    public ValueTask<long> PublishRecordOnly() => _recordOnly.PublishAsync(Info);
 
     [Benchmark(Description = "Immune PublishAsync background CRITICAL")]
     public ValueTask<long> PublishCritical() => _background.PublishAsync(Critical);

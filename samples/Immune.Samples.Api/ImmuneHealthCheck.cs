@@ -9,8 +9,8 @@ namespace Immune.Samples.Api;
 /// </summary>
 public sealed class ImmuneHealthCheck(IImmuneService immune) : IHealthCheck
 {
-    /// <summary>The window the check looks at.</summary>
-    public static TimeSpan Window { get; set; } = TimeSpan.FromMinutes(15);
+    /// <summary>The window the check looks at: long enough to span a scrape interval, short enough to recover after an incident.</summary>
+    public static readonly TimeSpan Window = TimeSpan.FromMinutes(15);
 
     /// <inheritdoc />
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
