@@ -136,6 +136,30 @@ public sealed partial class ImmuneService
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_state != Running, this);
 
+    /// <summary>
+    /// Queues the envelopes of one publish or change: the first, then <c>immune.critical_event</c> when it makes the
+    /// event CRITICAL. Returns the last sequence queued (0 without a stream).
+    /// </summary>
+    private long EnqueueEnvelopesLocked(
+        EnvelopeKind kind, ImmuneEvent source, DateTimeOffset timestamp, ImmuneSeverity previous, ActivityTraceId correlation, bool critical, ref Shed shed, out int queued)
+    {
+        queued = 0;
+        if (_stream is null)
+        {
+            return 0;
+        }
+
+        long last = EnqueueLocked(kind, source, timestamp, previous, correlation, ref shed);
+        queued = 1;
+        if (critical)
+        {
+            last = EnqueueLocked(EnvelopeKind.CriticalEvent, source, timestamp, default, correlation, ref shed);
+            queued = 2;
+        }
+
+        return last;
+    }
+
     /// <summary>Queues one envelope; sheds per the priority rule when full. Returns its sequence.</summary>
     private long EnqueueLocked(EnvelopeKind kind, ImmuneEvent source, DateTimeOffset timestamp, ImmuneSeverity previous, ActivityTraceId correlation, ref Shed shed)
     {

@@ -3,11 +3,6 @@ using System.Diagnostics.Metrics;
 using Immune.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-#if NET9_0_OR_GREATER
-using Gate = System.Threading.Lock;
-#else
-using Gate = System.Object;
-#endif
 
 namespace Immune;
 
@@ -99,8 +94,8 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
 
         ImmuneEvent recorded;
         Shed shed = default;
-        long lastSequence = 0;
-        int queued = 0;
+        long lastSequence;
+        int queued;
         TaskCompletionSource? wakeup;
         lock (_gate)
         {
@@ -114,17 +109,8 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
                 Meta = meta,
             };
             _store.Add(recorded);
-
-            if (_stream is not null)
-            {
-                lastSequence = EnqueueLocked(EnvelopeKind.EventPublished, recorded, recorded.CreatedAt, default, correlation, ref shed);
-                queued = 1;
-                if (recorded.Severity == ImmuneSeverity.Critical)
-                {
-                    lastSequence = EnqueueLocked(EnvelopeKind.CriticalEvent, recorded, recorded.CreatedAt, default, correlation, ref shed);
-                    queued = 2;
-                }
-            }
+            lastSequence = EnqueueEnvelopesLocked(
+                EnvelopeKind.EventPublished, recorded, recorded.CreatedAt, default, correlation, recorded.Severity == ImmuneSeverity.Critical, ref shed, out queued);
 
             wakeup = TakeWakeupLocked();
         }
@@ -147,8 +133,8 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
         ActivityTraceId correlation = CurrentCorrelation();
 
         Shed shed = default;
-        long lastSequence = 0;
-        int queued = 0;
+        long lastSequence;
+        int queued;
         TaskCompletionSource? wakeup;
         lock (_gate)
         {
@@ -166,16 +152,8 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
             DateTimeOffset changedAt = _timeProvider.GetUtcNow();
             ImmuneEvent updated = current with { Severity = severity };
             _store.Replace(updated);
-            if (_stream is not null)
-            {
-                lastSequence = EnqueueLocked(EnvelopeKind.SeverityChanged, updated, changedAt, current.Severity, correlation, ref shed);
-                queued = 1;
-                if (severity == ImmuneSeverity.Critical)
-                {
-                    lastSequence = EnqueueLocked(EnvelopeKind.CriticalEvent, updated, changedAt, default, correlation, ref shed);
-                    queued = 2;
-                }
-            }
+            lastSequence = EnqueueEnvelopesLocked(
+                EnvelopeKind.SeverityChanged, updated, changedAt, current.Severity, correlation, severity == ImmuneSeverity.Critical, ref shed, out queued);
 
             wakeup = TakeWakeupLocked();
         }

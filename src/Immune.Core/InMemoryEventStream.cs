@@ -1,9 +1,4 @@
 using System.Runtime.CompilerServices;
-#if NET9_0_OR_GREATER
-using Gate = System.Threading.Lock;
-#else
-using Gate = System.Object;
-#endif
 
 namespace Immune;
 
