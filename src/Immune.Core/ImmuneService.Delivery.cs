@@ -9,6 +9,7 @@ namespace Immune;
 public sealed partial class ImmuneService
 {
     private const int Running = 0, Stopping = 1;
+    private const int BatchSize = 64;
 
     private readonly DeliveryQueue _queue;
     private readonly EnvelopeFactory _envelopes;
@@ -22,10 +23,17 @@ public sealed partial class ImmuneService
 
     // Guarded by _gate. Every envelope gets the next sequence when queued and is settled exactly once.
     private long _lastSequence;
-    private long _delivered, _failedTimeout, _failedStreamError, _droppedQueueFull, _droppedShutdown;
-    private bool _inFlight;
-    private long _inFlightSequence;
+    private long _droppedQueueFull;
+    private Tally _settled;
     private bool _abandoned;
+
+    // The batch the loop is delivering: taken from the queue under the lock, settled under the lock when done, so the
+    // loop takes the lock twice per batch instead of once per envelope. In between, the loop publishes its progress
+    // through _batchDone (results before it are final), which keeps every stats snapshot exact.
+    private readonly PendingEnvelope[] _batch = new PendingEnvelope[BatchSize];
+    private readonly Delivery[] _results = new Delivery[BatchSize];
+    private int _batchCount; // guarded by _gate
+    private int _batchDone;  // written by the loop with Volatile.Write after each result
     private TaskCompletionSource? _wakeup;
     private TaskCompletionSource? _disposed;
     private volatile int _state = Running;
@@ -51,17 +59,24 @@ public sealed partial class ImmuneService
     {
         lock (_gate)
         {
+            Tally tally = _settled;
+            int done = BatchDoneLocked();
+            for (int i = 0; i < done; i++)
+            {
+                tally.Add(_results[i].Outcome);
+            }
+
             return new ImmuneDeliveryStats
             {
                 Queued = _lastSequence,
-                Delivered = _delivered,
-                Failed = _failedTimeout + _failedStreamError,
-                Dropped = _droppedQueueFull + _droppedShutdown,
-                Pending = _queue.Count + (_inFlight ? 1 : 0),
-                FailedTimeout = _failedTimeout,
-                FailedStreamError = _failedStreamError,
+                Delivered = tally.Delivered,
+                Failed = tally.FailedTimeout + tally.FailedStreamError,
+                Dropped = _droppedQueueFull + tally.DroppedShutdown,
+                Pending = _queue.Count + (_batchCount - done),
+                FailedTimeout = tally.FailedTimeout,
+                FailedStreamError = tally.FailedStreamError,
                 DroppedQueueFull = _droppedQueueFull,
-                DroppedShutdown = _droppedShutdown,
+                DroppedShutdown = tally.DroppedShutdown,
             };
         }
     }
@@ -101,14 +116,13 @@ public sealed partial class ImmuneService
             {
                 // Out of time: stop the attempt in progress and count everything still pending as dropped.
                 await _stop.CancelAsync().ConfigureAwait(false);
-                PendingEnvelope? first;
-                long dropped;
+                Abandoned abandoned;
                 lock (_gate)
                 {
-                    (first, dropped) = AbandonLocked();
+                    abandoned = AbandonLocked();
                 }
 
-                ReportShutdownDrops(first, dropped);
+                ReportAbandoned(abandoned);
             }
 
             ImmuneDeliveryStats stats = GetDeliveryStats();
@@ -230,13 +244,15 @@ public sealed partial class ImmuneService
     }
 
     /// <summary>
-    /// The highest sequence up to which every envelope is settled. The loop takes envelopes in sequence order and one
-    /// at a time, so everything before the one in flight (or before the oldest waiting) is settled or was shed.
+    /// The highest sequence up to which every envelope is settled. The loop takes envelopes in sequence order, a batch
+    /// at a time, so everything before its batch (or before the oldest waiting) is settled or was shed.
     /// </summary>
     private long SettledThroughLocked()
-        => _inFlight ? _inFlightSequence - 1
+        => _batchCount > 0 ? _batch[0].Sequence - 1
             : _queue.OldestSequence is long oldest ? oldest - 1
             : _lastSequence;
+
+    private int BatchDoneLocked() => _batchCount > 0 ? Volatile.Read(ref _batchDone) : 0;
 
     private void CompleteWaitersLocked()
     {
@@ -248,87 +264,111 @@ public sealed partial class ImmuneService
         }
     }
 
-    private (PendingEnvelope? First, long Count) AbandonLocked()
+    /// <summary>
+    /// Gives up on everything pending: the results the loop already has count as they are, the rest of its batch and the
+    /// whole queue as dropped (shutdown). Idempotent. The loop, when it comes back, sees <c>_abandoned</c> and settles nothing.
+    /// </summary>
+    private Abandoned AbandonLocked()
     {
-        PendingEnvelope? first = null;
-        long count = 0;
-        if (_inFlight)
+        int done = BatchDoneLocked();
+        for (int i = 0; i < done; i++)
         {
-            _inFlight = false;
-            count++;
+            Settle(_results[i].Outcome); // the loop reported these already
         }
 
+        PendingEnvelope? first = done < _batchCount ? _batch[done] : null;
+        long count = _batchCount - done;
+        _batchCount = 0;
         while (_queue.TryDequeue(out PendingEnvelope item))
         {
             first ??= item;
             count++;
         }
 
-        _droppedShutdown += count;
+        _settled.DroppedShutdown += count;
         _queueLength = 0;
         _abandoned = true;
         CompleteWaitersLocked();
-        return (first, count);
+        return new Abandoned(first, count);
     }
+
+    private void ReportAbandoned(Abandoned abandoned) => ReportShutdownDrops(abandoned.FirstDropped, abandoned.Dropped);
 
     private async Task RunDeliveryLoopAsync()
     {
-        PendingEnvelope current = default;
-        Delivery result = default;
-        bool holding = false;
+        int count = 0;
         while (true)
         {
-            PendingEnvelope finished = current;
-            bool settled = false, exit = false;
-            PendingEnvelope? firstDropped = null;
-            long dropped = 0;
+            if (count > 0)
+            {
+                bool settled;
+                lock (_gate)
+                {
+                    settled = !_abandoned; // else disposal counted this batch already
+                    if (settled)
+                    {
+                        for (int i = 0; i < count; i++)
+                        {
+                            Settle(_results[i].Outcome);
+                        }
+
+                        _batchCount = 0;
+                        CompleteWaitersLocked();
+                    }
+                }
+
+                if (!settled)
+                {
+                    return;
+                }
+            }
+
+            bool exit = false;
+            Abandoned abandoned = default;
             Task? idle = null;
             lock (_gate)
             {
-                if (holding && !_abandoned)
-                {
-                    SettleLocked(result.Outcome);
-                    settled = true;
-                }
-
-                holding = false;
+                count = 0;
                 if (_abandoned)
                 {
-                    exit = true; // disposal gave up on what was pending and counted it
+                    exit = true;
                 }
                 else if (_stop.IsCancellationRequested)
                 {
-                    (firstDropped, dropped) = AbandonLocked();
+                    abandoned = AbandonLocked();
                     exit = true;
-                }
-                else if (_queue.TryDequeue(out current))
-                {
-                    holding = true;
-                    _inFlight = true;
-                    _inFlightSequence = current.Sequence;
-                    _queueLength = _queue.Count;
-                }
-                else if (_state != Running)
-                {
-                    exit = true; // drained
                 }
                 else
                 {
-                    _wakeup = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                    idle = _wakeup.Task;
+                    while (count < BatchSize && _queue.TryDequeue(out _batch[count]))
+                    {
+                        count++;
+                    }
+
+                    if (count > 0)
+                    {
+                        _batchCount = count;
+                        Volatile.Write(ref _batchDone, 0);
+                        _queueLength = _queue.Count;
+                    }
+                    else if (_state != Running)
+                    {
+                        exit = true; // drained
+                    }
+                    else
+                    {
+                        _wakeup = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                        idle = _wakeup.Task;
+                    }
                 }
 
                 CompleteWaitersLocked();
             }
 
-            if (settled)
-            {
-                ReportOutcome(finished, result);
-            }
-
             if (exit)
             {
-                ReportShutdownDrops(firstDropped, dropped);
+                ReportAbandoned(abandoned);
+
                 return;
             }
 
@@ -338,30 +378,32 @@ public sealed partial class ImmuneService
                 continue;
             }
 
-            try
+            for (int i = 0; i < count; i++)
             {
-                result = await DeliverAsync(current).ConfigureAwait(false);
-            }
-            catch (Exception exception)
-            {
-                // Nothing in DeliverAsync should throw; if it does, the envelope fails and the loop lives on.
-                Log.DeliveryLoopFault(_logger, exception);
-                result = new Delivery(Outcome.FailedStreamError, null, 0, exception, TimeSpan.Zero);
+                Delivery result;
+                try
+                {
+                    result = await DeliverAsync(_batch[i]).ConfigureAwait(false);
+                }
+                catch (Exception exception)
+                {
+                    // Nothing in DeliverAsync should throw; if it does, the envelope fails and the loop lives on.
+                    Log.DeliveryLoopFault(_logger, exception);
+                    result = new Delivery(Outcome.FailedStreamError, null, 0, exception, TimeSpan.Zero);
+                }
+
+                // Logs and metrics first, so that whoever waits for this envelope to settle (FlushAsync) finds them
+                // written. A shutdown that gives up at this very moment may count it in the metrics as dropped too;
+                // the stats, taken under the lock, count it once.
+                ReportOutcome(_batch[i], result);
+                _results[i] = result;
+                Volatile.Write(ref _batchDone, i + 1);
             }
         }
     }
 
-    private void SettleLocked(Outcome outcome)
-    {
-        _inFlight = false;
-        switch (outcome)
-        {
-            case Outcome.Delivered: _delivered++; break;
-            case Outcome.FailedTimeout: _failedTimeout++; break;
-            case Outcome.FailedStreamError: _failedStreamError++; break;
-            default: _droppedShutdown++; break;
-        }
-    }
+    /// <summary>Counts one settled envelope. Called under the lock.</summary>
+    private void Settle(Outcome outcome) => _settled.Add(outcome);
 
     private async ValueTask<Delivery> DeliverAsync(PendingEnvelope pending)
     {
@@ -527,6 +569,25 @@ public sealed partial class ImmuneService
     }
 
     private readonly record struct Attempt(Outcome Outcome, Exception? Exception);
+
+    private readonly record struct Abandoned(PendingEnvelope? FirstDropped, long Dropped);
+
+    /// <summary>Counts of settled envelopes by outcome (queue-full drops are counted at enqueue).</summary>
+    private struct Tally
+    {
+        public long Delivered, FailedTimeout, FailedStreamError, DroppedShutdown;
+
+        public void Add(Outcome outcome)
+        {
+            switch (outcome)
+            {
+                case Outcome.Delivered: Delivered++; break;
+                case Outcome.FailedTimeout: FailedTimeout++; break;
+                case Outcome.FailedStreamError: FailedStreamError++; break;
+                default: DroppedShutdown++; break;
+            }
+        }
+    }
 
     private readonly record struct Delivery(Outcome Outcome, EventEnvelope? Envelope, int Attempts, Exception? Exception, TimeSpan Duration);
 

@@ -244,6 +244,34 @@ public sealed class ImmuneServiceDeliveryTests
     }
 
     [Fact]
+    public async Task GetDeliveryStats_WhileTheLoopIsMidBatch_CountsEachEnvelopeAsItSettles()
+    {
+        var first = new TaskCompletionSource();
+        var blocker = new TaskCompletionSource();
+        var stream = new ScriptedStream(call => call.Envelope.Payload.Message switch
+        {
+            "first" => new ValueTask(first.Task),
+            "block" => new ValueTask(blocker.Task),
+            _ => ValueTask.CompletedTask,
+        });
+        await using ImmuneService service = CreateService(stream);
+        await service.PublishAsync(Events.Info("first"));
+        await stream.WhenCalled(1);
+        foreach (string message in new[] { "a", "b", "block", "c" })
+        {
+            await service.PublishAsync(Events.Info(message)); // queued behind "first": the loop takes them together
+        }
+
+        first.SetResult();
+        await stream.WhenCalled(4);
+
+        service.GetDeliveryStats().ShouldBe(new ImmuneDeliveryStats { Queued = 5, Delivered = 3, Pending = 2 });
+        blocker.SetResult();
+        await service.Flushed();
+        service.GetDeliveryStats().ShouldBe(new ImmuneDeliveryStats { Queued = 5, Delivered = 5 });
+    }
+
+    [Fact]
     public async Task FlushAsync_Cancelled_ThrowsButDeliveryGoesOn()
     {
         var gate = new TaskCompletionSource();
