@@ -152,26 +152,27 @@ public sealed partial class ImmuneService
 
     /// <summary>
     /// Queues the envelopes of one publish or change: the first, then <c>immune.critical_event</c> when it makes the
-    /// event CRITICAL. Returns the last sequence queued (0 without a stream).
+    /// event CRITICAL; and takes the loop's wake-up, to be signalled once the lock is released.
     /// </summary>
-    private long EnqueueEnvelopesLocked(
-        EnvelopeKind kind, ImmuneEvent source, DateTimeOffset timestamp, ImmuneSeverity previous, ActivityTraceId correlation, bool critical, ref Shed shed, out int queued)
+    private Enqueued EnqueueEnvelopesLocked(
+        EnvelopeKind kind, ImmuneEvent source, DateTimeOffset timestamp, ImmuneSeverity previous, ActivityTraceId correlation, bool critical)
     {
-        queued = 0;
+        var enqueued = default(Enqueued);
         if (_stream is null)
         {
-            return 0;
+            return enqueued;
         }
 
-        long last = EnqueueLocked(kind, source, timestamp, previous, correlation, ref shed);
-        queued = 1;
+        enqueued.LastSequence = EnqueueLocked(kind, source, timestamp, previous, correlation, ref enqueued.Shed);
+        enqueued.Count = 1;
         if (critical)
         {
-            last = EnqueueLocked(EnvelopeKind.CriticalEvent, source, timestamp, default, correlation, ref shed);
-            queued = 2;
+            enqueued.LastSequence = EnqueueLocked(EnvelopeKind.CriticalEvent, source, timestamp, default, correlation, ref enqueued.Shed);
+            enqueued.Count = 2;
         }
 
-        return last;
+        enqueued.Wakeup = TakeWakeupLocked();
+        return enqueued;
     }
 
     /// <summary>Queues one envelope; sheds per the priority rule when full. Returns its sequence.</summary>
@@ -197,17 +198,17 @@ public sealed partial class ImmuneService
     }
 
     /// <summary>Runs after a publish or change released the lock: wakes the loop, reports sheds, and waits in inline mode.</summary>
-    private ValueTask<long> AfterEnqueue(long eventId, long lastSequence, int queued, TaskCompletionSource? wakeup, Shed shed, CancellationToken cancellationToken)
+    private ValueTask<long> AfterEnqueue(long eventId, in Enqueued enqueued, CancellationToken cancellationToken)
     {
-        wakeup?.TrySetResult();
-        _metrics.Queued(queued);
-        if (shed.Count > 0)
+        enqueued.Wakeup?.TrySetResult();
+        _metrics.Queued(enqueued.Count);
+        if (enqueued.Shed.Count > 0)
         {
-            ReportShed(shed);
+            ReportShed(enqueued.Shed);
         }
 
-        return _options.Delivery == ImmuneDelivery.Inline && lastSequence > 0
-            ? WaitInlineAsync(eventId, lastSequence, cancellationToken)
+        return _options.Delivery == ImmuneDelivery.Inline && enqueued.Count > 0
+            ? WaitInlineAsync(eventId, enqueued.LastSequence, cancellationToken)
             : new ValueTask<long>(eventId);
     }
 
@@ -590,6 +591,15 @@ public sealed partial class ImmuneService
     }
 
     private readonly record struct Delivery(Outcome Outcome, EventEnvelope? Envelope, int Attempts, Exception? Exception, TimeSpan Duration);
+
+    /// <summary>What one publish or change queued: how many envelopes, the last sequence, what it shed, the loop's wake-up.</summary>
+    private struct Enqueued
+    {
+        public int Count;
+        public long LastSequence;
+        public Shed Shed;
+        public TaskCompletionSource? Wakeup;
+    }
 
     /// <summary>The envelopes one publish or change shed (at most two: it queues at most two).</summary>
     private struct Shed

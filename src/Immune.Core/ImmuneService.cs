@@ -93,10 +93,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
         ActivityTraceId correlation = CurrentCorrelation();
 
         ImmuneEvent recorded;
-        Shed shed = default;
-        long lastSequence;
-        int queued;
-        TaskCompletionSource? wakeup;
+        Enqueued enqueued;
         lock (_gate)
         {
             ThrowIfDisposed();
@@ -109,14 +106,12 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
                 Meta = meta,
             };
             _store.Add(recorded);
-            lastSequence = EnqueueEnvelopesLocked(
-                EnvelopeKind.EventPublished, recorded, recorded.CreatedAt, default, correlation, recorded.Severity == ImmuneSeverity.Critical, ref shed, out queued);
-
-            wakeup = TakeWakeupLocked();
+            enqueued = EnqueueEnvelopesLocked(
+                EnvelopeKind.EventPublished, recorded, recorded.CreatedAt, default, correlation, recorded.Severity == ImmuneSeverity.Critical);
         }
 
         _metrics.Recorded(recorded.Severity, recorded.Type);
-        return AfterEnqueue(recorded.Id, lastSequence, queued, wakeup, shed, cancellationToken);
+        return AfterEnqueue(recorded.Id, enqueued, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -132,10 +127,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
         cancellationToken.ThrowIfCancellationRequested();
         ActivityTraceId correlation = CurrentCorrelation();
 
-        Shed shed = default;
-        long lastSequence;
-        int queued;
-        TaskCompletionSource? wakeup;
+        Enqueued enqueued;
         lock (_gate)
         {
             ThrowIfDisposed();
@@ -152,13 +144,11 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
             DateTimeOffset changedAt = _timeProvider.GetUtcNow();
             ImmuneEvent updated = current with { Severity = severity };
             _store.Replace(updated);
-            lastSequence = EnqueueEnvelopesLocked(
-                EnvelopeKind.SeverityChanged, updated, changedAt, current.Severity, correlation, severity == ImmuneSeverity.Critical, ref shed, out queued);
-
-            wakeup = TakeWakeupLocked();
+            enqueued = EnqueueEnvelopesLocked(
+                EnvelopeKind.SeverityChanged, updated, changedAt, current.Severity, correlation, severity == ImmuneSeverity.Critical);
         }
 
-        ValueTask<long> delivery = AfterEnqueue(eventId, lastSequence, queued, wakeup, shed, cancellationToken);
+        ValueTask<long> delivery = AfterEnqueue(eventId, enqueued, cancellationToken);
         return delivery.IsCompletedSuccessfully ? new ValueTask<bool>(true) : AwaitTrue(delivery);
 
         static async ValueTask<bool> AwaitTrue(ValueTask<long> delivery)
