@@ -39,6 +39,9 @@ public sealed partial class ImmuneService
     private volatile int _state = Running;
     private int _queueLength;
 
+    /// <summary>The delivery loop, for tests that must see it end.</summary>
+    internal Task DeliveryLoop => _loop ?? Task.CompletedTask;
+
     /// <summary>Waits until every envelope queued before the call is delivered, failed or dropped (not merely dequeued).</summary>
     /// <param name="cancellationToken">Ends the wait (with <see cref="OperationCanceledException"/>); delivery goes on.</param>
     /// <returns>A task that completes when those envelopes are settled; at once when there are none, or after disposal.</returns>
@@ -393,9 +396,14 @@ public sealed partial class ImmuneService
                     result = new Delivery(Outcome.FailedStreamError, null, 0, exception, TimeSpan.Zero);
                 }
 
+                if (Volatile.Read(ref _abandoned))
+                {
+                    return; // disposal gave up on this envelope and the rest of the batch, and counted them
+                }
+
                 // Logs and metrics first, so that whoever waits for this envelope to settle (FlushAsync) finds them
-                // written. A shutdown that gives up at this very moment may count it in the metrics as dropped too;
-                // the stats, taken under the lock, count it once.
+                // written. A shutdown that gives up between the check above and the progress write below counts this
+                // one envelope in the metrics as dropped too; the stats, taken under the lock, count it once.
                 ReportOutcome(_batch[i], result);
                 _results[i] = result;
                 Volatile.Write(ref _batchDone, i + 1);

@@ -85,6 +85,7 @@ public sealed class ImmuneServiceMetricsTests : IDisposable
         }
 
         await provider.DisposeAsync().AsTask().WaitAsync(Events.HangGuard);
+        await service.DeliveryLoop.WaitAsync(Events.HangGuard); // let a late report of the loop land before counting
 
         Sum("immune.envelopes.dropped", "reason", "queue_full").ShouldBe(3);
         Sum("immune.envelopes.dropped", "reason", "shutdown").ShouldBe(3);
