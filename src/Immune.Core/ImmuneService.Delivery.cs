@@ -37,7 +37,6 @@ public sealed partial class ImmuneService
     private TaskCompletionSource? _wakeup;
     private TaskCompletionSource? _disposed;
     private volatile int _state = Running;
-    private int _queueLength;
 
     /// <summary>The delivery loop, for tests that must see it end.</summary>
     internal Task DeliveryLoop => _loop ?? Task.CompletedTask;
@@ -189,8 +188,16 @@ public sealed partial class ImmuneService
             CompleteWaitersLocked();
         }
 
-        _queueLength = _queue.Count;
         return sequence;
+    }
+
+    /// <summary>Read by the <c>immune.queue.length</c> gauge when a listener collects, not kept up to date on every publish.</summary>
+    private int QueueLength()
+    {
+        lock (_gate)
+        {
+            return _queue.Count;
+        }
     }
 
     private TaskCompletionSource? TakeWakeupLocked()
@@ -290,7 +297,6 @@ public sealed partial class ImmuneService
         }
 
         _settled.DroppedShutdown += count;
-        _queueLength = 0;
         _abandoned = true;
         CompleteWaitersLocked();
         return new Abandoned(first, count);
@@ -353,7 +359,6 @@ public sealed partial class ImmuneService
                     {
                         _batchCount = count;
                         Volatile.Write(ref _batchDone, 0);
-                        _queueLength = _queue.Count;
                     }
                     else if (_state != Running)
                     {

@@ -63,7 +63,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
         _timeProvider = timeProvider ?? TimeProvider.System;
         _validator = new EventValidator(_options);
         _store = new EventStore(_options.RetentionCapacity);
-        _metrics = new ImmuneMetrics(meterFactory, () => Volatile.Read(ref _queueLength));
+        _metrics = new ImmuneMetrics(meterFactory, QueueLength);
         _envelopes = new EnvelopeFactory(_options.Source);
         _queue = new DeliveryQueue(_options.QueueCapacity);
         _failureLog = new LogLimiter(_timeProvider, _options.DeliveryLogInterval);

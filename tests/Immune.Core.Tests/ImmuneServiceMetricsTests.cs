@@ -84,6 +84,8 @@ public sealed class ImmuneServiceMetricsTests : IDisposable
             await service.PublishAsync(Events.Info());
         }
 
+        _listener.RecordObservableInstruments();
+        _measurements.Last(m => m.Instrument == "immune.queue.length").Value.ShouldBe(2); // the full queue; the hung one is in flight
         await provider.DisposeAsync().AsTask().WaitAsync(Events.HangGuard);
         await service.DeliveryLoop.WaitAsync(Events.HangGuard); // let a late report of the loop land before counting
 
