@@ -364,6 +364,21 @@ public sealed class ImmuneServiceDeliveryTests
     }
 
     [Fact]
+    public async Task PublishAsync_InlineWithHungStream_ReturnsAfterThePublishTimeoutWithoutThrowing()
+    {
+        ScriptedStream stream = ScriptedStream.Hung();
+        await using ImmuneService service = CreateService(stream, o => { o.Delivery = ImmuneDelivery.Inline; o.DeliveryAttempts = 1; o.PublishTimeout = TimeSpan.FromSeconds(2); });
+
+        ValueTask<long> publishing = service.PublishAsync(Events.Info());
+        (await _time.NextTimer()).ShouldBe(TimeSpan.FromSeconds(2));
+        publishing.IsCompleted.ShouldBeFalse();
+        _time.Advance(TimeSpan.FromSeconds(2));
+
+        (await publishing.AsTask().WaitAsync(Events.HangGuard)).ShouldBe(1);
+        service.GetDeliveryStats().FailedTimeout.ShouldBe(1);
+    }
+
+    [Fact]
     public async Task PublishAsync_InlineWithFailingStream_ReturnsIdAndCountsFailure()
     {
         var stream = new ScriptedStream(_ => throw new InvalidOperationException("down"));
