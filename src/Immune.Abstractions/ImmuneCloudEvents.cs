@@ -81,31 +81,26 @@ public static class ImmuneCloudEvents
     public static EventEnvelope Deserialize(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
-        return Deserialize(Encoding.UTF8.GetBytes(json));
+        return Deserialize(WireFormat.ToUtf8(json, "CloudEvent"));
     }
 
     /// <summary>Reads a structured-mode CloudEvents JSON document written by this mapping or by another CloudEvents producer.</summary>
     /// <param name="utf8Json">The UTF-8 JSON document.</param>
     /// <returns>The envelope.</returns>
-    /// <exception cref="JsonException">The document is not a CloudEvent this mapping can read; the message says what is wrong.</exception>
-    public static EventEnvelope Deserialize(ReadOnlySpan<byte> utf8Json)
+    /// <exception cref="JsonException">The document is not a CloudEvent this mapping can read; the message says what is wrong. No other exception is thrown for any input.</exception>
+    public static EventEnvelope Deserialize(ReadOnlySpan<byte> utf8Json) => WireFormat.Read(utf8Json, "CloudEvent", ReadDocument);
+
+    private static EventEnvelope ReadDocument(ReadOnlySpan<byte> utf8Json)
     {
         var reader = new Utf8JsonReader(utf8Json);
-        try
+        reader.Read();
+        EventEnvelope envelope = Read(ref reader);
+        if (reader.Read())
         {
-            reader.Read();
-            EventEnvelope envelope = Read(ref reader);
-            if (reader.Read())
-            {
-                throw new JsonException("Invalid CloudEvent: there is content after the event object.");
-            }
+            throw new JsonException("Invalid CloudEvent: there is content after the event object.");
+        }
 
-            return envelope;
-        }
-        catch (Exception exception) when (exception is InvalidOperationException or FormatException)
-        {
-            throw new JsonException("Invalid CloudEvent: " + exception.Message, exception);
-        }
+        return envelope;
     }
 
     private static EventEnvelope Read(ref Utf8JsonReader reader)
@@ -119,28 +114,32 @@ public static class ImmuneCloudEvents
         DateTimeOffset? time = null;
         Utf8JsonReader data = default;
         bool hasData = false;
+        int seen = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
-            if (reader.ValueTextEquals(SpecVersionName.EncodedUtf8Bytes)) { reader.Read(); specVersion = EventEnvelopeJsonConverter.ReadRequiredString(ref reader, "specversion"); }
-            else if (reader.ValueTextEquals(IdName.EncodedUtf8Bytes)) { reader.Read(); id = EventEnvelopeJsonConverter.ReadRequiredString(ref reader, "id"); }
-            else if (reader.ValueTextEquals(SourceName.EncodedUtf8Bytes)) { reader.Read(); source = EventEnvelopeJsonConverter.ReadRequiredString(ref reader, "source"); }
-            else if (reader.ValueTextEquals(TypeName.EncodedUtf8Bytes)) { reader.Read(); type = EventEnvelopeJsonConverter.ReadRequiredString(ref reader, "type"); }
-            else if (reader.ValueTextEquals(SubjectName.EncodedUtf8Bytes)) { reader.Read(); subject = EventEnvelopeJsonConverter.ReadOptionalString(ref reader, "subject"); }
-            else if (reader.ValueTextEquals(CorrelationIdName.EncodedUtf8Bytes)) { reader.Read(); correlationId = EventEnvelopeJsonConverter.ReadRequiredString(ref reader, "correlationid"); }
-            else if (reader.ValueTextEquals(ImmuneVersionName.EncodedUtf8Bytes)) { reader.Read(); version = EventEnvelopeJsonConverter.ReadRequiredString(ref reader, "immuneversion"); }
-            else if (reader.ValueTextEquals(DataContentTypeName.EncodedUtf8Bytes)) { reader.Read(); contentType = EventEnvelopeJsonConverter.ReadOptionalString(ref reader, "datacontenttype"); }
+            if (reader.ValueTextEquals(SpecVersionName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 1, "specversion"); reader.Read(); specVersion = EventEnvelopeJsonConverter.ReadRequiredString(ref reader, "specversion"); }
+            else if (reader.ValueTextEquals(IdName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 2, "id"); reader.Read(); id = EventEnvelopeJsonConverter.ReadRequiredString(ref reader, "id"); }
+            else if (reader.ValueTextEquals(SourceName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 4, "source"); reader.Read(); source = EventEnvelopeJsonConverter.ReadRequiredString(ref reader, "source"); }
+            else if (reader.ValueTextEquals(TypeName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 8, "type"); reader.Read(); type = EventEnvelopeJsonConverter.ReadRequiredString(ref reader, "type"); }
+            else if (reader.ValueTextEquals(SubjectName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 16, "subject"); reader.Read(); subject = EventEnvelopeJsonConverter.ReadOptionalString(ref reader, "subject"); }
+            else if (reader.ValueTextEquals(CorrelationIdName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 32, "correlationid"); reader.Read(); correlationId = EventEnvelopeJsonConverter.ReadRequiredString(ref reader, "correlationid"); }
+            else if (reader.ValueTextEquals(ImmuneVersionName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 64, "immuneversion"); reader.Read(); version = EventEnvelopeJsonConverter.ReadRequiredString(ref reader, "immuneversion"); }
+            else if (reader.ValueTextEquals(DataContentTypeName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 128, "datacontenttype"); reader.Read(); contentType = EventEnvelopeJsonConverter.ReadOptionalString(ref reader, "datacontenttype"); }
             else if (reader.ValueTextEquals(TimeName.EncodedUtf8Bytes))
             {
+                WireFormat.Once(ref seen, 256, "time");
                 reader.Read();
                 WireFormat.ExpectString(ref reader, "time");
                 time = reader.TryGetDateTimeOffset(out DateTimeOffset parsed) ? parsed : throw Invalid("time", $"must be an RFC 3339 timestamp, not \"{reader.GetString()}\"");
             }
             else if (reader.ValueTextEquals(DataBase64Name.EncodedUtf8Bytes))
             {
+                WireFormat.Once(ref seen, 512, "data_base64");
                 throw Invalid("data_base64", "is not supported: the payload must be JSON in 'data'");
             }
             else if (reader.ValueTextEquals(DataName.EncodedUtf8Bytes))
             {
+                WireFormat.Once(ref seen, 1024, "data");
                 reader.Read();
                 if (reader.TokenType != JsonTokenType.StartObject)
                 {
@@ -171,7 +170,7 @@ public static class ImmuneCloudEvents
             throw Invalid("datacontenttype", $"is \"{contentType}\"; the data must be application/json");
         }
 
-        if (type is not (ImmuneEventTypes.EventPublished or ImmuneEventTypes.CriticalEvent or ImmuneEventTypes.SeverityChanged))
+        if (Array.IndexOf(WireFormat.EnvelopeTypes, type) < 0)
         {
             throw EventEnvelopeJsonConverter.UnknownType(type);
         }

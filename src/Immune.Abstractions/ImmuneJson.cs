@@ -40,18 +40,18 @@ public static class ImmuneJson
     /// <summary>Reads an envelope from UTF-8 JSON; the envelope <c>type</c> selects the payload type.</summary>
     /// <param name="utf8Json">The UTF-8 JSON document.</param>
     /// <returns>The envelope, with meta as plain values (string, long or double, bool, null, nested read-only dictionaries and lists).</returns>
-    /// <exception cref="JsonException">The document is not a valid envelope; the message says what is wrong.</exception>
+    /// <exception cref="JsonException">The document is not a valid envelope; the message says what is wrong. No other exception is thrown for any input.</exception>
     public static EventEnvelope DeserializeEnvelope(ReadOnlySpan<byte> utf8Json)
-        => JsonSerializer.Deserialize(utf8Json, ImmuneJsonContext.Default.EventEnvelope) ?? throw NullDocument();
+        => WireFormat.Read(utf8Json, "envelope", static json => JsonSerializer.Deserialize(json, ImmuneJsonContext.Default.EventEnvelope) ?? throw NullDocument());
 
     /// <summary>Reads an envelope from a JSON string; the envelope <c>type</c> selects the payload type.</summary>
     /// <param name="json">The JSON document. Must not be null.</param>
     /// <returns>The envelope, with meta as plain values.</returns>
-    /// <exception cref="JsonException">The document is not a valid envelope; the message says what is wrong.</exception>
+    /// <exception cref="JsonException">The document is not a valid envelope (including text that is not valid UTF-16); the message says what is wrong.</exception>
     public static EventEnvelope DeserializeEnvelope(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
-        return JsonSerializer.Deserialize(json, ImmuneJsonContext.Default.EventEnvelope) ?? throw NullDocument();
+        return DeserializeEnvelope(WireFormat.ToUtf8(json, "envelope"));
     }
 
     private static JsonException NullDocument() => new("Invalid envelope: the document is the JSON literal null, not an object.");

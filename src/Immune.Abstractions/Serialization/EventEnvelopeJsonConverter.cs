@@ -108,16 +108,18 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
         Utf8JsonReader payloadReader = default;
         bool hasPayload = false;
 
+        int seen = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
-            if (reader.ValueTextEquals(IdName.EncodedUtf8Bytes)) { reader.Read(); id = ReadRequiredString(ref reader, "id"); }
-            else if (reader.ValueTextEquals(TypeName.EncodedUtf8Bytes)) { reader.Read(); type = ReadRequiredString(ref reader, "type"); }
-            else if (reader.ValueTextEquals(SourceName.EncodedUtf8Bytes)) { reader.Read(); source = ReadRequiredString(ref reader, "source"); }
-            else if (reader.ValueTextEquals(TargetName.EncodedUtf8Bytes)) { reader.Read(); target = ReadOptionalString(ref reader, "target"); }
-            else if (reader.ValueTextEquals(TimestampName.EncodedUtf8Bytes)) { reader.Read(); timestamp = WireFormat.ReadTimestamp(ref reader, "timestamp"); }
-            else if (reader.ValueTextEquals(MetaName.EncodedUtf8Bytes)) { reader.Read(); meta = ReadMeta(ref reader); }
+            if (reader.ValueTextEquals(IdName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 1, "id"); reader.Read(); id = ReadRequiredString(ref reader, "id"); }
+            else if (reader.ValueTextEquals(TypeName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 2, "type"); reader.Read(); type = ReadRequiredString(ref reader, "type"); }
+            else if (reader.ValueTextEquals(SourceName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 4, "source"); reader.Read(); source = ReadRequiredString(ref reader, "source"); }
+            else if (reader.ValueTextEquals(TargetName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 8, "target"); reader.Read(); target = ReadOptionalString(ref reader, "target"); }
+            else if (reader.ValueTextEquals(TimestampName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 16, "timestamp"); reader.Read(); timestamp = WireFormat.ReadTimestamp(ref reader, "timestamp"); }
+            else if (reader.ValueTextEquals(MetaName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 32, "meta"); reader.Read(); meta = ReadMeta(ref reader); }
             else if (reader.ValueTextEquals(PayloadName.EncodedUtf8Bytes))
             {
+                WireFormat.Once(ref seen, 64, "payload");
                 reader.Read();
                 if (reader.TokenType != JsonTokenType.StartObject)
                 {
@@ -143,7 +145,7 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
         if (!hasPayload) throw WireFormat.Missing("payload");
         if (meta is null) throw WireFormat.Missing("meta");
 
-        if (type is not (ImmuneEventTypes.EventPublished or ImmuneEventTypes.CriticalEvent or ImmuneEventTypes.SeverityChanged))
+        if (Array.IndexOf(WireFormat.EnvelopeTypes, type) < 0)
         {
             throw UnknownType(type);
         }
@@ -162,23 +164,25 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
         IReadOnlyDictionary<string, object?>? meta = null;
         DateTimeOffset? publishedAt = null, criticalAt = null, changedAt = null;
 
+        int seen = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
-            if (reader.ValueTextEquals(EventIdName.EncodedUtf8Bytes)) { reader.Read(); eventId = ReadEventId(ref reader, paths.EventId); }
-            else if (reader.ValueTextEquals(SeverityName.EncodedUtf8Bytes)) { reader.Read(); severity = WireFormat.ReadSeverity(ref reader, paths.Severity); }
-            else if (reader.ValueTextEquals(TypeName.EncodedUtf8Bytes)) { reader.Read(); eventType = WireFormat.ReadEventType(ref reader, paths.Type); }
-            else if (reader.ValueTextEquals(MessageName.EncodedUtf8Bytes)) { reader.Read(); message = ReadRequiredString(ref reader, paths.Message); }
-            else if (reader.ValueTextEquals(AgentIdName.EncodedUtf8Bytes)) { reader.Read(); agentId = ReadOptionalString(ref reader, paths.AgentId); }
-            else if (reader.ValueTextEquals(ModuleName.EncodedUtf8Bytes)) { reader.Read(); module = ReadOptionalString(ref reader, paths.Module); }
+            if (reader.ValueTextEquals(EventIdName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 1, paths.EventId); reader.Read(); eventId = ReadEventId(ref reader, paths.EventId); }
+            else if (reader.ValueTextEquals(SeverityName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 2, paths.Severity); reader.Read(); severity = WireFormat.ReadSeverity(ref reader, paths.Severity); }
+            else if (reader.ValueTextEquals(TypeName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 4, paths.Type); reader.Read(); eventType = WireFormat.ReadEventType(ref reader, paths.Type); }
+            else if (reader.ValueTextEquals(MessageName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 8, paths.Message); reader.Read(); message = ReadRequiredString(ref reader, paths.Message); }
+            else if (reader.ValueTextEquals(AgentIdName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 16, paths.AgentId); reader.Read(); agentId = ReadOptionalString(ref reader, paths.AgentId); }
+            else if (reader.ValueTextEquals(ModuleName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 32, paths.Module); reader.Read(); module = ReadOptionalString(ref reader, paths.Module); }
             else if (reader.ValueTextEquals(MetaName.EncodedUtf8Bytes))
             {
+                WireFormat.Once(ref seen, 64, paths.Meta);
                 reader.Read();
                 meta = reader.TokenType == JsonTokenType.Null ? null : MetaJson.ReadObject(ref reader, paths.Meta);
             }
-            else if (reader.ValueTextEquals(PublishedAtName.EncodedUtf8Bytes)) { reader.Read(); publishedAt = WireFormat.ReadTimestamp(ref reader, paths.PublishedAt); }
-            else if (reader.ValueTextEquals(CriticalAtName.EncodedUtf8Bytes)) { reader.Read(); criticalAt = WireFormat.ReadTimestamp(ref reader, paths.CriticalAt); }
-            else if (reader.ValueTextEquals(ChangedAtName.EncodedUtf8Bytes)) { reader.Read(); changedAt = WireFormat.ReadTimestamp(ref reader, paths.ChangedAt); }
-            else if (reader.ValueTextEquals(PreviousSeverityName.EncodedUtf8Bytes)) { reader.Read(); previousSeverity = WireFormat.ReadSeverity(ref reader, paths.PreviousSeverity); }
+            else if (reader.ValueTextEquals(PublishedAtName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 128, paths.PublishedAt); reader.Read(); publishedAt = WireFormat.ReadTimestamp(ref reader, paths.PublishedAt); }
+            else if (reader.ValueTextEquals(CriticalAtName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 256, paths.CriticalAt); reader.Read(); criticalAt = WireFormat.ReadTimestamp(ref reader, paths.CriticalAt); }
+            else if (reader.ValueTextEquals(ChangedAtName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 512, paths.ChangedAt); reader.Read(); changedAt = WireFormat.ReadTimestamp(ref reader, paths.ChangedAt); }
+            else if (reader.ValueTextEquals(PreviousSeverityName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 1024, paths.PreviousSeverity); reader.Read(); previousSeverity = WireFormat.ReadSeverity(ref reader, paths.PreviousSeverity); }
             else
             {
                 reader.Read();
@@ -217,9 +221,8 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
         };
     }
 
-    internal static JsonException UnknownType(string type) => WireFormat.Invalid(
-        "type",
-        $"must be one of \"{ImmuneEventTypes.EventPublished}\", \"{ImmuneEventTypes.CriticalEvent}\", \"{ImmuneEventTypes.SeverityChanged}\", not \"{type}\"");
+    internal static JsonException UnknownType(string type)
+        => WireFormat.Invalid("type", $"must be one of {string.Join(", ", WireFormat.EnvelopeTypes.Select(t => $"\"{t}\""))}, not \"{type}\"");
 
     private static EventMeta ReadMeta(ref Utf8JsonReader reader)
     {
@@ -229,10 +232,11 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
         }
 
         string? correlationId = null, version = null;
+        int seen = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
-            if (reader.ValueTextEquals(CorrelationIdName.EncodedUtf8Bytes)) { reader.Read(); correlationId = ReadRequiredString(ref reader, "meta.correlation_id"); }
-            else if (reader.ValueTextEquals(VersionName.EncodedUtf8Bytes)) { reader.Read(); version = ReadRequiredString(ref reader, "meta.version"); }
+            if (reader.ValueTextEquals(CorrelationIdName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 1, "meta.correlation_id"); reader.Read(); correlationId = ReadRequiredString(ref reader, "meta.correlation_id"); }
+            else if (reader.ValueTextEquals(VersionName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 2, "meta.version"); reader.Read(); version = ReadRequiredString(ref reader, "meta.version"); }
             else
             {
                 reader.Read();

@@ -20,7 +20,10 @@ internal static class MetaJson
         {
             string name = reader.GetString()!;
             reader.Read();
-            values[name] = ReadValue(ref reader, path, name);
+            if (!values.TryAdd(name, ReadValue(ref reader, path, name)))
+            {
+                throw WireFormat.Invalid(path + "." + name, "appears more than once");
+            }
         }
 
         return new ReadOnlyDictionary<string, object?>(values);

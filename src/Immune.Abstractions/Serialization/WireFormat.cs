@@ -8,6 +8,12 @@ internal static class WireFormat
 {
     private const long MinUnixMilliseconds = -62_135_596_800_000; // 0001-01-01T00:00:00Z
     private const long MaxUnixMilliseconds = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
+    private const decimal MinUnixSeconds = MinUnixMilliseconds / 1000m;
+    private const decimal MaxUnixSeconds = MaxUnixMilliseconds / 1000m;
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>The envelope types a reader understands, in catalog order; the one list readers and messages use.</summary>
+    public static readonly string[] EnvelopeTypes = [ImmuneEventTypes.EventPublished, ImmuneEventTypes.CriticalEvent, ImmuneEventTypes.SeverityChanged];
 
     private static readonly JsonEncodedText Info = JsonEncodedText.Encode("INFO");
     private static readonly JsonEncodedText Warning = JsonEncodedText.Encode("WARNING");
@@ -75,7 +81,8 @@ internal static class WireFormat
     {
         if (reader.TokenType == JsonTokenType.Number)
         {
-            if (!reader.TryGetDecimal(out decimal seconds))
+            // Range-check the seconds before scaling them: 1e26 fits a decimal, 1e26 × 1000 does not.
+            if (!reader.TryGetDecimal(out decimal seconds) || seconds < MinUnixSeconds || seconds > MaxUnixSeconds)
             {
                 throw Invalid(path, "is a number out of the range of timestamps");
             }
@@ -110,6 +117,49 @@ internal static class WireFormat
         {
             throw Invalid(path, $"must be a string, not {Describe(reader.TokenType)}");
         }
+    }
+
+    /// <summary>UTF-16 text to UTF-8 for a reader: invalid UTF-16 (a lone surrogate) is an invalid document, not a replacement character.</summary>
+    public static byte[] ToUtf8(string json, string document)
+    {
+        try
+        {
+            return StrictUtf8.GetBytes(json);
+        }
+        catch (System.Text.EncoderFallbackException exception)
+        {
+            throw new JsonException($"Invalid {document}: the text is not valid UTF-16 ({exception.Message})", exception);
+        }
+    }
+
+    /// <summary>
+    /// Runs a reader so that it fails only with <see cref="JsonException"/>: whatever else the framework throws for a
+    /// malformed document (invalid UTF-8 inside a string, a number that overflows) becomes one, with the cause inside.
+    /// </summary>
+    public static T Read<T>(ReadOnlySpan<byte> utf8Json, string document, ReadSpan<T> read)
+    {
+        try
+        {
+            return read(utf8Json);
+        }
+        catch (Exception exception) when (exception is not JsonException)
+        {
+            throw new JsonException($"Invalid {document}: {exception.Message}", exception);
+        }
+    }
+
+    /// <summary>A reader over a span (spans cannot be captured by <see cref="Func{T, TResult}"/>).</summary>
+    public delegate T ReadSpan<T>(ReadOnlySpan<byte> utf8Json);
+
+    /// <summary>Rejects a property seen before in the same object: two values for one name are ambiguous, and readers disagree on which wins.</summary>
+    public static void Once(ref int seen, int bit, string path)
+    {
+        if ((seen & bit) != 0)
+        {
+            throw Invalid(path, "appears more than once");
+        }
+
+        seen |= bit;
     }
 
     public static JsonException Invalid(string path, string problem) => new($"Invalid envelope: '{path}' {problem}.");
