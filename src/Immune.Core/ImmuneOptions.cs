@@ -64,9 +64,28 @@ public sealed class ImmuneOptions
     /// <value>The default value is 64.</value>
     public int MaxMetaEntries { get; set; } = 64;
 
-    /// <summary>Gets or sets how deeply dictionaries and lists may nest in <see cref="NewImmuneEvent.Meta"/>; the meta itself is level 1. At least 1.</summary>
+    /// <summary>
+    /// Gets or sets how deeply dictionaries and lists may nest in <see cref="NewImmuneEvent.Meta"/>; the meta itself is
+    /// level 1. From 1 to 32, so that every accepted meta can be written and read back by <see cref="ImmuneJson"/> and
+    /// <see cref="ImmuneCloudEvents"/> (whose readers allow 64 levels in a whole document).
+    /// </summary>
     /// <value>The default value is 8.</value>
     public int MaxMetaDepth { get; set; } = 8;
+
+    /// <summary>
+    /// Gets or sets how many values <see cref="NewImmuneEvent.Meta"/> may hold in all, counting every entry and list item
+    /// at every level (a dictionary or list shared by several entries counts each time). This bounds the work and
+    /// memory of one event whatever the shape of its meta. At least 1.
+    /// </summary>
+    /// <value>The default value is 1,024.</value>
+    public int MaxMetaValues { get; set; } = 1024;
+
+    /// <summary>Gets or sets the longest string, key or value, accepted anywhere in <see cref="NewImmuneEvent.Meta"/>, in characters. At least 1.</summary>
+    /// <value>The default value is 4,096.</value>
+    public int MaxMetaStringLength { get; set; } = 4096;
+
+    /// <summary>The largest <see cref="MaxMetaDepth"/>: envelope, payload and meta nesting stay within the readers' 64 levels.</summary>
+    internal const int MetaDepthLimit = 32;
 
     internal ImmuneOptions Clone() => (ImmuneOptions)MemberwiseClone();
 
@@ -87,7 +106,9 @@ public sealed class ImmuneOptions
         Range(problems, nameof(MaxAgentIdLength), MaxAgentIdLength, 1, int.MaxValue);
         Range(problems, nameof(MaxModuleLength), MaxModuleLength, 1, int.MaxValue);
         Range(problems, nameof(MaxMetaEntries), MaxMetaEntries, 0, int.MaxValue);
-        Range(problems, nameof(MaxMetaDepth), MaxMetaDepth, 1, 64);
+        Range(problems, nameof(MaxMetaDepth), MaxMetaDepth, 1, MetaDepthLimit);
+        Range(problems, nameof(MaxMetaValues), MaxMetaValues, 1, int.MaxValue);
+        Range(problems, nameof(MaxMetaStringLength), MaxMetaStringLength, 1, int.MaxValue);
 
         if (problems.Count > 0)
         {

@@ -64,7 +64,7 @@ internal static class MetaJson
         }
     }
 
-    public static void WriteObject(Utf8JsonWriter writer, IReadOnlyDictionary<string, object?> values)
+    public static void WriteObject(Utf8JsonWriter writer, IEnumerable<KeyValuePair<string, object?>> values)
     {
         writer.WriteStartObject();
         foreach (KeyValuePair<string, object?> pair in values)
@@ -97,7 +97,7 @@ internal static class MetaJson
             case Guid g: writer.WriteStringValue(g); break;
             case DateTimeOffset dto: writer.WriteStringValue(dto); break;
             case DateTime dt: writer.WriteStringValue(dt); break;
-            case IReadOnlyDictionary<string, object?> nested: WriteObject(writer, nested); break;
+            case IReadOnlyDictionary<string, object?> or IDictionary<string, object?>: WriteObject(writer, (IEnumerable<KeyValuePair<string, object?>>)value); break;
             case IDictionary dictionary:
                 writer.WriteStartObject();
                 foreach (DictionaryEntry entry in dictionary)

@@ -30,7 +30,7 @@ internal sealed class EventValidator(ImmuneOptions options)
 
         try
         {
-            return CopyDictionary(newEvent.Meta, depth: 1, ancestors: null);
+            return new MetaWalk(options).CopyDictionary(newEvent.Meta, depth: 1, ancestors: null);
         }
         catch (MetaProblem problem)
         {
@@ -52,55 +52,41 @@ internal sealed class EventValidator(ImmuneOptions options)
         }
     }
 
-    private ReadOnlyDictionary<string, object?> CopyDictionary(IEnumerable entries, int depth, Ancestor? ancestors)
+    /// <summary>One walk over one event's meta: it owns the value budget, so concurrent publishers never share one.</summary>
+    private sealed class MetaWalk(ImmuneOptions options)
     {
-        Enter(entries, depth, ref ancestors);
-        var copy = new Dictionary<string, object?>(StringComparer.Ordinal);
-        if (entries is IReadOnlyDictionary<string, object?> typed)
+        private int _budget = options.MaxMetaValues;
+
+        public ReadOnlyDictionary<string, object?> CopyDictionary(object entries, int depth, Ancestor? ancestors)
         {
-            foreach (KeyValuePair<string, object?> pair in typed)
+            Enter(entries, depth, ref ancestors);
+            var copy = new Dictionary<string, object?>(StringComparer.Ordinal);
+            switch (entries)
             {
-                Add(copy, pair.Key, pair.Value, depth, ancestors);
+                case IReadOnlyDictionary<string, object?> readOnly:
+                    foreach (KeyValuePair<string, object?> pair in readOnly) Add(copy, pair.Key, pair.Value, depth, ancestors);
+                    break;
+                case IDictionary<string, object?> dictionary: // ExpandoObject and other mutable generic dictionaries
+                    foreach (KeyValuePair<string, object?> pair in dictionary) Add(copy, pair.Key, pair.Value, depth, ancestors);
+                    break;
+                default:
+                    foreach (DictionaryEntry entry in (IDictionary)entries)
+                    {
+                        if (entry.Key is not string key)
+                        {
+                            throw new MetaProblem($"has a key of type {entry.Key.GetType()}; keys must be strings.");
+                        }
+
+                        Add(copy, key, entry.Value, depth, ancestors);
+                    }
+
+                    break;
             }
-        }
-        else
-        {
-            foreach (DictionaryEntry entry in (IDictionary)entries)
-            {
-                if (entry.Key is not string key)
-                {
-                    throw new MetaProblem($"has a key of type {entry.Key.GetType()}; keys must be strings.");
-                }
 
-                Add(copy, key, entry.Value, depth, ancestors);
-            }
+            return new ReadOnlyDictionary<string, object?>(copy);
         }
 
-        return new ReadOnlyDictionary<string, object?>(copy);
-    }
-
-    private void Add(Dictionary<string, object?> copy, string key, object? value, int depth, Ancestor? ancestors)
-    {
-        if (copy.Count == options.MaxMetaEntries)
-        {
-            throw new MetaProblem(string.Create(CultureInfo.InvariantCulture, $"has more than {options.MaxMetaEntries:N0} entries."));
-        }
-
-        try
-        {
-            copy[key] = CopyValue(value, depth, ancestors);
-        }
-        catch (MetaProblem problem)
-        {
-            throw problem.Under($"[\"{key}\"]");
-        }
-    }
-
-    private ReadOnlyCollection<object?> CopyList(IEnumerable items, int depth, Ancestor? ancestors)
-    {
-        Enter(items, depth, ref ancestors);
-        var copy = new List<object?>();
-        foreach (object? item in items)
+        private void Add(Dictionary<string, object?> copy, string key, object? value, int depth, Ancestor? ancestors)
         {
             if (copy.Count == options.MaxMetaEntries)
             {
@@ -109,43 +95,83 @@ internal sealed class EventValidator(ImmuneOptions options)
 
             try
             {
-                copy.Add(CopyValue(item, depth, ancestors));
+                CheckString(key, "key");
+                copy[key] = CopyValue(value, depth, ancestors);
             }
             catch (MetaProblem problem)
             {
-                throw problem.Under(string.Create(CultureInfo.InvariantCulture, $"[{copy.Count}]"));
+                throw problem.Under($"[\"{key}\"]");
             }
         }
 
-        return copy.AsReadOnly();
-    }
-
-    private object? CopyValue(object? value, int depth, Ancestor? ancestors) => value switch
-    {
-        null or string or bool or int or long or short or byte or sbyte or ushort or uint or ulong or decimal or Guid or DateTimeOffset or DateTime => value,
-        double d => double.IsFinite(d) ? value : throw new MetaProblem($"is {d}; JSON cannot carry a non-finite number."),
-        float f => float.IsFinite(f) ? value : throw new MetaProblem($"is {f}; JSON cannot carry a non-finite number."),
-        IReadOnlyDictionary<string, object?> or IDictionary => CopyDictionary((IEnumerable)value, depth + 1, ancestors),
-        IEnumerable list => CopyList(list, depth + 1, ancestors),
-        _ => throw new MetaProblem($"holds a value of type {value.GetType()}, which JSON cannot carry."),
-    };
-
-    private void Enter(object container, int depth, ref Ancestor? ancestors)
-    {
-        for (Ancestor? ancestor = ancestors; ancestor is not null; ancestor = ancestor.Parent)
+        private ReadOnlyCollection<object?> CopyList(IEnumerable items, int depth, Ancestor? ancestors)
         {
-            if (ReferenceEquals(ancestor.Container, container))
+            Enter(items, depth, ref ancestors);
+            var copy = new List<object?>();
+            foreach (object? item in items)
             {
-                throw new MetaProblem("is cyclic: it contains itself.");
+                if (copy.Count == options.MaxMetaEntries)
+                {
+                    throw new MetaProblem(string.Create(CultureInfo.InvariantCulture, $"has more than {options.MaxMetaEntries:N0} entries."));
+                }
+
+                try
+                {
+                    copy.Add(CopyValue(item, depth, ancestors));
+                }
+                catch (MetaProblem problem)
+                {
+                    throw problem.Under(string.Create(CultureInfo.InvariantCulture, $"[{copy.Count}]"));
+                }
             }
+
+            return copy.AsReadOnly();
         }
 
-        if (depth > options.MaxMetaDepth)
+        /// <summary>
+        /// Copies one value, spending one unit of the event's value budget first: the budget bounds the total work of a
+        /// walk whatever the shape, including containers shared many times over (which per-level limits alone do not).
+        /// </summary>
+        private object? CopyValue(object? value, int depth, Ancestor? ancestors)
         {
-            throw new MetaProblem(string.Create(CultureInfo.InvariantCulture, $"nests deeper than {options.MaxMetaDepth} levels."));
+            if (--_budget < 0)
+            {
+                throw new MetaProblem(string.Create(CultureInfo.InvariantCulture, $"holds more than {options.MaxMetaValues:N0} values in all."));
+            }
+
+            return value switch
+            {
+                string text => CheckString(text, "string"),
+                null or bool or int or long or short or byte or sbyte or ushort or uint or ulong or decimal or Guid or DateTimeOffset or DateTime => value,
+                double d => double.IsFinite(d) ? value : throw new MetaProblem($"is {d}; JSON cannot carry a non-finite number."),
+                float f => float.IsFinite(f) ? value : throw new MetaProblem($"is {f}; JSON cannot carry a non-finite number."),
+                IReadOnlyDictionary<string, object?> or IDictionary<string, object?> or IDictionary => CopyDictionary(value, depth + 1, ancestors),
+                IEnumerable list => CopyList(list, depth + 1, ancestors),
+                _ => throw new MetaProblem($"holds a value of type {value.GetType()}, which JSON cannot carry."),
+            };
         }
 
-        ancestors = new Ancestor(container, ancestors);
+        private string CheckString(string text, string what) => text.Length <= options.MaxMetaStringLength
+            ? text
+            : throw new MetaProblem(string.Create(CultureInfo.InvariantCulture, $"has a {what} of {text.Length:N0} characters; at most {options.MaxMetaStringLength:N0} are allowed."));
+
+        private void Enter(object container, int depth, ref Ancestor? ancestors)
+        {
+            for (Ancestor? ancestor = ancestors; ancestor is not null; ancestor = ancestor.Parent)
+            {
+                if (ReferenceEquals(ancestor.Container, container))
+                {
+                    throw new MetaProblem("is cyclic: it contains itself.");
+                }
+            }
+
+            if (depth > options.MaxMetaDepth)
+            {
+                throw new MetaProblem(string.Create(CultureInfo.InvariantCulture, $"nests deeper than {options.MaxMetaDepth} levels."));
+            }
+
+            ancestors = new Ancestor(container, ancestors);
+        }
     }
 
     private sealed record Ancestor(object Container, Ancestor? Parent);
