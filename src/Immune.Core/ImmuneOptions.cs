@@ -28,7 +28,16 @@ public sealed class ImmuneOptions
     /// <value>The default value is 10,000.</value>
     public int QueueCapacity { get; set; } = 10_000;
 
-    /// <summary>Gets or sets how long one attempt to publish an envelope may take before it counts as timed out. Greater than zero.</summary>
+    /// <summary>
+    /// Gets or sets how many envelopes the delivery loop takes at a time: one call of an <see cref="IBatchEventStream"/>
+    /// carries up to this many, and a plain <see cref="IEventStream"/> gets them one by one. Batches form from what is
+    /// queued, without waiting to fill. Envelopes taken are no longer shed, so at most <see cref="QueueCapacity"/> plus
+    /// this many are pending. From 1 to 10,000.
+    /// </summary>
+    /// <value>The default value is 256.</value>
+    public int MaxBatchSize { get; set; } = 256;
+
+    /// <summary>Gets or sets how long one attempt to publish an envelope (or one batch call) may take before it counts as timed out, enforced by the service even when the stream blocks or ignores its token. Greater than zero.</summary>
     /// <value>The default value is 5 seconds.</value>
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -97,6 +106,7 @@ public sealed class ImmuneOptions
         if (string.IsNullOrWhiteSpace(Source)) problems.Add("Source must not be null, empty or whitespace.");
         Range(problems, nameof(RetentionCapacity), RetentionCapacity, 1, MaxCapacity);
         Range(problems, nameof(QueueCapacity), QueueCapacity, 1, MaxCapacity);
+        Range(problems, nameof(MaxBatchSize), MaxBatchSize, 1, 10_000);
         Range(problems, nameof(PublishTimeout), PublishTimeout, TimeSpan.FromTicks(1), MaxTimeout);
         Range(problems, nameof(ShutdownTimeout), ShutdownTimeout, TimeSpan.Zero, MaxTimeout);
         Range(problems, nameof(DeliveryAttempts), DeliveryAttempts, 1, 100);

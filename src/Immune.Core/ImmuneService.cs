@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Immune.Delivery;
 using Immune.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -24,18 +25,22 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
     private const int LastEventsCount = 10;
 
     private readonly ImmuneOptions _options;
-    private readonly IEventStream? _stream;
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
     private readonly EventValidator _validator;
+    private readonly ImmuneMetrics _metrics;
+    private readonly DeliveryPipeline? _pipeline; // null without a stream: record and summarize only
 
-    // Guards the store, the queue, the counters and the lifecycle state. Recording an event and queueing its envelopes
-    // happen under it together, which is what makes delivery order equal record order.
+    // Guards the store and the lifecycle state. Recording an event and queueing its envelopes happen under it together
+    // (the pipeline's own lock nests inside), which is what makes delivery order equal record order. The delivery loop
+    // never takes it: summaries do not wait for delivery.
     private readonly Gate _gate = new();
     private readonly EventStore _store;
+    private TaskCompletionSource? _disposed;
 
     /// <summary>Creates a service. Prefer <c>services.AddImmune()</c> in an application with a container.</summary>
-    /// <param name="eventStream">Where envelopes go; <see langword="null"/> to record and summarize without publishing (logged once).</param>
+    /// <param name="eventStream">Where envelopes go; <see langword="null"/> to record and summarize without publishing (logged once).
+    /// A stream that implements <see cref="IBatchEventStream"/> is handed batches.</param>
     /// <param name="options">The options; <see langword="null"/> for the defaults. The service keeps a copy.</param>
     /// <param name="logger">The logger; <see langword="null"/> for none.</param>
     /// <param name="timeProvider">The clock and timers; <see langword="null"/> for <see cref="TimeProvider.System"/>.</param>
@@ -54,30 +59,37 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
         ImmuneOptions? options,
         ILogger<ImmuneService>? logger,
         TimeProvider? timeProvider,
-        IMeterFactory? meterFactory)
+        IMeterFactory? meterFactory,
+        Func<double>? jitter = null)
     {
         _options = options?.Clone() ?? new ImmuneOptions();
         _options.Validate();
-        _stream = eventStream;
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _validator = new EventValidator(_options);
         _store = new EventStore(_options.RetentionCapacity);
-        _metrics = new ImmuneMetrics(meterFactory, QueueLength);
-        _envelopes = new EnvelopeFactory(_options.Source);
-        _queue = new DeliveryQueue(_options.QueueCapacity);
-        _failureLog = new LogLimiter(_timeProvider, _options.DeliveryLogInterval);
-        _dropLog = new LogLimiter(_timeProvider, _options.DeliveryLogInterval);
+        _metrics = new ImmuneMetrics(meterFactory, () => _pipeline?.QueueLength ?? 0);
 
-        if (_stream is null)
+        if (eventStream is null)
         {
-            Log.NoEventStream(_logger);
+            try
+            {
+                Log.NoEventStream(_logger);
+            }
+            catch (Exception)
+            {
+                // A logger that throws does not stop the service from recording.
+            }
         }
         else
         {
-            _loop = Task.Run(RunDeliveryLoopAsync);
+            var reporter = new DeliveryReporter(_logger, _metrics, _timeProvider, _options.DeliveryLogInterval);
+            _pipeline = new DeliveryPipeline(eventStream, _options, _timeProvider, reporter, jitter);
         }
     }
+
+    /// <summary>The delivery loop, for tests that must see it end.</summary>
+    internal Task DeliveryLoop => _pipeline?.Loop ?? Task.CompletedTask;
 
     /// <inheritdoc />
     /// <remarks>
@@ -93,7 +105,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
         ActivityTraceId correlation = CurrentCorrelation();
 
         ImmuneEvent recorded;
-        Enqueued enqueued;
+        Enqueued enqueued = default;
         lock (_gate)
         {
             ThrowIfDisposed();
@@ -106,12 +118,22 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
                 Meta = meta,
             };
             _store.Add(recorded);
-            enqueued = EnqueueEnvelopesLocked(
-                EnvelopeKind.EventPublished, recorded, recorded.CreatedAt, default, correlation, recorded.Severity == ImmuneSeverity.Critical);
+            if (_pipeline is not null)
+            {
+                enqueued = _pipeline.Enqueue(EnvelopeKind.EventPublished, recorded, recorded.CreatedAt, default, correlation, recorded.Severity == ImmuneSeverity.Critical);
+            }
         }
 
-        _metrics.Recorded(recorded.Severity, recorded.Type);
-        return AfterEnqueue(recorded.Id, enqueued, cancellationToken);
+        try
+        {
+            _metrics.Recorded(recorded.Severity, recorded.Type);
+        }
+        catch (Exception)
+        {
+            // A metrics listener that throws must not fail a publish that is already recorded.
+        }
+
+        return _pipeline is null ? new ValueTask<long>(recorded.Id) : _pipeline.AfterEnqueue(recorded.Id, enqueued, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -127,7 +149,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
         cancellationToken.ThrowIfCancellationRequested();
         ActivityTraceId correlation = CurrentCorrelation();
 
-        Enqueued enqueued;
+        Enqueued enqueued = default;
         lock (_gate)
         {
             ThrowIfDisposed();
@@ -144,18 +166,13 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
             DateTimeOffset changedAt = _timeProvider.GetUtcNow();
             ImmuneEvent updated = current with { Severity = severity };
             _store.Replace(updated);
-            enqueued = EnqueueEnvelopesLocked(
-                EnvelopeKind.SeverityChanged, updated, changedAt, current.Severity, correlation, severity == ImmuneSeverity.Critical);
+            if (_pipeline is not null)
+            {
+                enqueued = _pipeline.Enqueue(EnvelopeKind.SeverityChanged, updated, changedAt, current.Severity, correlation, severity == ImmuneSeverity.Critical);
+            }
         }
 
-        ValueTask<long> delivery = AfterEnqueue(eventId, enqueued, cancellationToken);
-        return delivery.IsCompletedSuccessfully ? new ValueTask<bool>(true) : AwaitTrue(delivery);
-
-        static async ValueTask<bool> AwaitTrue(ValueTask<long> delivery)
-        {
-            await delivery.ConfigureAwait(false);
-            return true;
-        }
+        return _pipeline is null ? new ValueTask<bool>(true) : _pipeline.AfterEnqueue(true, enqueued, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -216,6 +233,57 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
             CountsByType = byType,
         };
     }
+
+    /// <summary>Waits until every envelope queued before the call is delivered, failed or dropped (not merely dequeued).</summary>
+    /// <param name="cancellationToken">Ends the wait (with <see cref="OperationCanceledException"/>); delivery goes on.</param>
+    /// <returns>A task that completes when those envelopes are settled; at once when there are none, or after disposal.</returns>
+    public Task FlushAsync(CancellationToken cancellationToken = default)
+        => _pipeline?.FlushAsync(cancellationToken) ?? Task.CompletedTask;
+
+    /// <summary>Gets the delivery counts, taken atomically so that <c>Queued == Delivered + Failed + Dropped + Pending</c>.</summary>
+    /// <returns>A snapshot of the counts.</returns>
+    public ImmuneDeliveryStats GetDeliveryStats() => _pipeline?.GetStats() ?? new ImmuneDeliveryStats();
+
+    /// <summary>
+    /// Stops intake, drains the queue within <see cref="ImmuneOptions.ShutdownTimeout"/>, counts what remains as dropped
+    /// (reason shutdown) and logs a summary. Returns even when the stream hangs. Idempotent: later calls return the same task.
+    /// </summary>
+    /// <returns>A task that completes when the service has stopped.</returns>
+    public ValueTask DisposeAsync()
+    {
+        lock (_gate)
+        {
+            if (_disposed is not null)
+            {
+                return new ValueTask(_disposed.Task);
+            }
+
+            _disposed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        return new ValueTask(DisposeCoreAsync());
+    }
+
+    /// <summary>Disposes synchronously: see <see cref="DisposeAsync"/>. Blocks for at most the shutdown timeout.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    private async Task DisposeCoreAsync()
+    {
+        try
+        {
+            if (_pipeline is not null)
+            {
+                await _pipeline.StopAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _metrics.Dispose();
+            _disposed!.TrySetResult();
+        }
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) is not null, this);
 
     private long FirstIdInWindowLocked(TimeSpan window, out DateTimeOffset now)
     {

@@ -3,10 +3,10 @@ using System.Runtime.CompilerServices;
 namespace Immune;
 
 /// <summary>
-/// A thread-safe, bounded, in-process <see cref="IEventStream"/>: keeps the newest envelopes it received, lets in-process
+/// A thread-safe, bounded, in-process <see cref="IBatchEventStream"/>: keeps the newest envelopes it received, lets in-process
 /// consumers read them as they arrive, and serves as the ready test double for code that publishes immune events.
 /// </summary>
-public sealed class InMemoryEventStream : IEventStream
+public sealed class InMemoryEventStream : IBatchEventStream
 {
     /// <summary>The default <see cref="Capacity"/>: 10,000 envelopes.</summary>
     public const int DefaultCapacity = 10_000;
@@ -65,6 +65,27 @@ public sealed class InMemoryEventStream : IEventStream
     public ValueTask PublishAsync(EventEnvelope envelope, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(envelope);
+        return Keep(new ReadOnlySpan<EventEnvelope>(in envelope), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Completes synchronously and keeps the whole batch at once, in order. A cancelled token returns a cancelled task and keeps nothing.</remarks>
+    /// <exception cref="ArgumentException">The batch holds a null envelope; nothing of it is kept.</exception>
+    public ValueTask PublishBatchAsync(ReadOnlyMemory<EventEnvelope> envelopes, CancellationToken cancellationToken = default)
+    {
+        foreach (EventEnvelope envelope in envelopes.Span)
+        {
+            if (envelope is null)
+            {
+                throw new ArgumentException("The batch must not hold a null envelope.", nameof(envelopes));
+            }
+        }
+
+        return Keep(envelopes.Span, cancellationToken);
+    }
+
+    private ValueTask Keep(ReadOnlySpan<EventEnvelope> envelopes, CancellationToken cancellationToken)
+    {
         if (cancellationToken.IsCancellationRequested)
         {
             return ValueTask.FromCanceled(cancellationToken);
@@ -73,8 +94,12 @@ public sealed class InMemoryEventStream : IEventStream
         TaskCompletionSource? arrived;
         lock (_gate)
         {
-            _ring[_received % _ring.Length] = envelope;
-            _received++;
+            foreach (EventEnvelope envelope in envelopes)
+            {
+                _ring[_received % _ring.Length] = envelope;
+                _received++;
+            }
+
             arrived = _arrived;
             _arrived = null;
         }

@@ -35,7 +35,7 @@ internal sealed class ImmuneMetrics : IDisposable
         _delivered = _meter.CreateCounter<long>("immune.envelopes.delivered", "{envelope}", "Envelopes the stream accepted.");
         _failed = _meter.CreateCounter<long>("immune.envelopes.failed", "{envelope}", "Envelopes that failed every attempt, by reason of the last one.");
         _dropped = _meter.CreateCounter<long>("immune.envelopes.dropped", "{envelope}", "Envelopes given up without a final attempt, by reason.");
-        _duration = _meter.CreateHistogram<double>("immune.envelope.delivery.duration", "s", "Time from the first attempt to delivery of an envelope.");
+        _duration = _meter.CreateHistogram<double>("immune.envelope.delivery.duration", "s", "Time from the first attempt to delivery of an envelope, or of a batch of envelopes in one call.");
         _meter.CreateObservableGauge("immune.queue.length", queueLength, "{envelope}", "Envelopes waiting in the delivery queue.");
     }
 
@@ -55,16 +55,17 @@ internal sealed class ImmuneMetrics : IDisposable
         }
     }
 
-    public void Delivered(TimeSpan duration)
+    /// <summary>Counts delivered envelopes; one batch call records its duration once.</summary>
+    public void Delivered(int count, TimeSpan duration)
     {
-        _delivered.Add(1);
+        _delivered.Add(count);
         if (_duration.Enabled)
         {
             _duration.Record(duration.TotalSeconds);
         }
     }
 
-    public void Failed(string reason) => _failed.Add(1, new KeyValuePair<string, object?>("reason", reason));
+    public void Failed(string reason, int count) => _failed.Add(count, new KeyValuePair<string, object?>("reason", reason));
 
     public void Dropped(string reason, long count) => _dropped.Add(count, new KeyValuePair<string, object?>("reason", reason));
 

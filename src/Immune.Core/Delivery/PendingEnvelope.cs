@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Immune.Internal;
+namespace Immune.Delivery;
 
 /// <summary>The kind of envelope a <see cref="PendingEnvelope"/> becomes.</summary>
 internal enum EnvelopeKind : byte

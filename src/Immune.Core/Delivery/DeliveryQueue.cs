@@ -1,15 +1,15 @@
 using System.Diagnostics.CodeAnalysis;
 
-namespace Immune.Internal;
+namespace Immune.Delivery;
 
 /// <summary>
-/// The bounded delivery queue. CRITICAL and other envelopes wait in two FIFO lanes and leave in sequence order, so the
-/// stream sees record order; when the queue is full the oldest non-CRITICAL envelope is shed first, and a CRITICAL one
-/// only when nothing else is left. Not thread-safe: the service guards it with its lock.
+/// The bounded delivery queue: first in, first out by sequence, so the stream sees record order. CRITICAL and other
+/// envelopes wait in two FIFO lanes only to decide what is shed: when the queue is full the oldest non-CRITICAL envelope
+/// goes first, and a CRITICAL one only when nothing else is left. Not thread-safe: the pipeline guards it with its lock.
 /// </summary>
 /// <remarks>
 /// <see cref="System.Threading.Channels"/> offers only drop-oldest/drop-newest over one lane, which cannot express
-/// "shed INFO and WARNING before any CRITICAL" with one shared capacity; two lanes of structs under the service's lock
+/// "shed INFO and WARNING before any CRITICAL" with one shared capacity; two lanes of structs under the pipeline's lock
 /// can, with no allocation per envelope.
 /// </remarks>
 internal sealed class DeliveryQueue(int capacity)

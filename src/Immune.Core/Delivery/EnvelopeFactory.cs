@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Immune.Internal;
+namespace Immune.Delivery;
 
 /// <summary>Turns a <see cref="PendingEnvelope"/> into an <see cref="EventEnvelope"/>; used by the one delivery loop.</summary>
 internal sealed class EnvelopeFactory(string source)

@@ -1,4 +1,4 @@
-namespace Immune.Internal;
+namespace Immune.Delivery;
 
 /// <summary>
 /// Lets one log entry through, then at most one per interval, and counts the ones held back so the next entry can
@@ -10,18 +10,22 @@ internal sealed class LogLimiter(TimeProvider timeProvider, TimeSpan interval)
     private long _nextAllowed = long.MinValue;
     private long _suppressed;
 
-    /// <summary>Returns <see langword="true"/> when an entry may be written now, with how many were held back since the last one.</summary>
-    public bool TryAcquire(out long suppressed)
+    /// <summary>
+    /// Returns <see langword="true"/> when an entry about <paramref name="count"/> items may be written now; then
+    /// <paramref name="suppressed"/> is how many other items it stands for: those held back since the last entry, and
+    /// all of its own items but the one it names.
+    /// </summary>
+    public bool TryAcquire(long count, out long suppressed)
     {
         long now = timeProvider.GetTimestamp();
         long next = Volatile.Read(ref _nextAllowed);
         if (now >= next && Interlocked.CompareExchange(ref _nextAllowed, now + _intervalTicks, next) == next)
         {
-            suppressed = Interlocked.Exchange(ref _suppressed, 0);
+            suppressed = Interlocked.Exchange(ref _suppressed, 0) + count - 1;
             return true;
         }
 
-        Interlocked.Increment(ref _suppressed);
+        Interlocked.Add(ref _suppressed, count);
         suppressed = 0;
         return false;
     }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 
-namespace Immune.Internal;
+namespace Immune.Delivery;
 
 /// <summary>
 /// Envelope ids: <c>evt_immune_&lt;unix ms&gt;_&lt;16 hex digits&gt;</c>. The hex part is a bijective mix (SplitMix64) of a

@@ -1,0 +1,477 @@
+using System.Diagnostics;
+
+namespace Immune.Delivery;
+
+/// <summary>
+/// The delivery pipeline: a bounded queue drained in sequence order by one loop that cannot die, exact per-envelope
+/// accounting, flush watermarks, and a shutdown that returns even when the stream hangs. It has its own lock, so the
+/// service's summaries never wait for delivery; a publisher takes the service's lock, then this one, to queue its
+/// envelopes in record order.
+/// </summary>
+/// <remarks>
+/// The loop takes up to <see cref="ImmuneOptions.MaxBatchSize"/> envelopes at a time. A batch stream gets them in one
+/// call; a plain stream gets them one by one. Either way the loop settles a whole batch under the lock once, and
+/// publishes progress in between through <c>_claimed</c>, which keeps every stats snapshot exact. Disposal that gives up
+/// takes the rest of the batch by swapping <c>_claimed</c> to <see cref="Abandoned"/>: each envelope is then reported by
+/// exactly one side, the loop or the disposal, so metrics agree with the stats.
+/// </remarks>
+internal sealed class DeliveryPipeline
+{
+    private const int Abandoned = int.MinValue;
+
+    private readonly ImmuneOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly DeliveryReporter _reporter;
+    private readonly EnvelopeFactory _envelopes;
+    private readonly Func<double> _jitter;
+    private readonly StreamCall _call;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+
+    // Guarded by _gate. Every envelope gets the next sequence when queued and is settled exactly once.
+    private readonly Gate _gate = new();
+    private readonly DeliveryQueue _queue;
+    private readonly PriorityQueue<TaskCompletionSource, long> _waiters = new();
+    private readonly PendingEnvelope[] _batch;
+    private readonly Delivery[] _results;
+    private readonly EventEnvelope[] _built; // the batch's envelopes, for a batch stream
+    private long _lastSequence;
+    private long _droppedQueueFull;
+    private Tally _settled;
+    private int _batchCount;
+    private int _claimed; // results before it are final; written by the loop (CAS) and, once, by disposal (Abandoned)
+    private bool _abandoned;
+    private bool _stopping;
+    private TaskCompletionSource? _wakeup;
+
+    public DeliveryPipeline(IEventStream stream, ImmuneOptions options, TimeProvider timeProvider, DeliveryReporter reporter, Func<double>? jitter = null)
+    {
+        _options = options;
+        _timeProvider = timeProvider;
+        _reporter = reporter;
+        _envelopes = new EnvelopeFactory(options.Source);
+        _jitter = jitter ?? Random.Shared.NextDouble;
+        _queue = new DeliveryQueue(options.QueueCapacity);
+        _batch = new PendingEnvelope[options.MaxBatchSize];
+        _results = new Delivery[options.MaxBatchSize];
+        _built = stream is IBatchEventStream ? new EventEnvelope[options.MaxBatchSize] : [];
+
+        // The loop serves every caller: it must not carry the constructing caller's Activity or AsyncLocals.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _call = new StreamCall(stream, timeProvider, options.PublishTimeout, _stop.Token);
+            _loop = Task.Run(RunAsync);
+        }
+    }
+
+    /// <summary>Gets the loop, for tests that must see it end.</summary>
+    internal Task Loop => _loop;
+
+    public int QueueLength
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _queue.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Queues the envelopes of one publish or change: the first, then <c>immune.critical_event</c> when it makes the event
+    /// CRITICAL. The caller holds the service's lock, which makes sequence order equal record order.
+    /// </summary>
+    public Enqueued Enqueue(EnvelopeKind kind, ImmuneEvent source, DateTimeOffset timestamp, ImmuneSeverity previous, ActivityTraceId correlation, bool critical)
+    {
+        var enqueued = default(Enqueued);
+        lock (_gate)
+        {
+            enqueued.LastSequence = EnqueueLocked(new PendingEnvelope(++_lastSequence, kind, source, timestamp, previous, correlation), ref enqueued);
+            if (critical)
+            {
+                enqueued.LastSequence = EnqueueLocked(new PendingEnvelope(++_lastSequence, EnvelopeKind.CriticalEvent, source, timestamp, default, correlation), ref enqueued);
+            }
+
+            enqueued.Wakeup = _wakeup;
+            _wakeup = null;
+        }
+
+        return enqueued;
+    }
+
+    /// <summary>Runs once the caller released its locks: wakes the loop, reports sheds, and waits in inline mode.</summary>
+    public ValueTask<T> AfterEnqueue<T>(T result, in Enqueued enqueued, CancellationToken cancellationToken)
+    {
+        enqueued.Wakeup?.TrySetResult();
+        try
+        {
+            _reporter.Metrics.Queued(enqueued.Count);
+        }
+        catch (Exception)
+        {
+            // A metrics listener that throws must not fail a publish.
+        }
+
+        for (int i = 0; i < enqueued.ShedCount; i++)
+        {
+            _reporter.Dropped(i == 0 ? enqueued.FirstShed : enqueued.SecondShed, 1, Reasons.QueueFull);
+        }
+
+        return _options.Delivery == ImmuneDelivery.Inline
+            ? WaitInlineAsync(result, enqueued.LastSequence, cancellationToken)
+            : new ValueTask<T>(result);
+    }
+
+    /// <summary>Completes when every envelope queued before the call is delivered, failed or dropped (not merely dequeued).</summary>
+    public Task FlushAsync(CancellationToken cancellationToken)
+    {
+        Task settled;
+        lock (_gate)
+        {
+            settled = WaitForSettledLocked(_lastSequence);
+        }
+
+        return cancellationToken.CanBeCanceled ? settled.WaitAsync(cancellationToken) : settled;
+    }
+
+    public ImmuneDeliveryStats GetStats()
+    {
+        lock (_gate)
+        {
+            Tally tally = _settled;
+            int claimed = ClaimedLocked();
+            for (int i = 0; i < claimed; i++)
+            {
+                tally.Add(_results[i].Outcome);
+            }
+
+            return new ImmuneDeliveryStats
+            {
+                Queued = _lastSequence,
+                Delivered = tally.Delivered,
+                Failed = tally.FailedTimeout + tally.FailedStreamError,
+                Dropped = _droppedQueueFull + tally.DroppedShutdown,
+                Pending = _queue.Count + (_batchCount - claimed),
+                FailedTimeout = tally.FailedTimeout,
+                FailedStreamError = tally.FailedStreamError,
+                DroppedQueueFull = _droppedQueueFull,
+                DroppedShutdown = tally.DroppedShutdown,
+            };
+        }
+    }
+
+    /// <summary>Stops intake (the service stopped calling <see cref="Enqueue"/>), drains within the shutdown timeout, drops the rest.</summary>
+    public async Task StopAsync()
+    {
+        TaskCompletionSource? wakeup;
+        lock (_gate)
+        {
+            _stopping = true;
+            wakeup = _wakeup;
+            _wakeup = null;
+        }
+
+        wakeup?.TrySetResult();
+        if (!await DrainedWithinAsync(_options.ShutdownTimeout).ConfigureAwait(false))
+        {
+            // Out of time: stop the call in flight and count everything still pending as dropped.
+            await _stop.CancelAsync().ConfigureAwait(false);
+            AbandonAndReport();
+        }
+
+        _reporter.Stopped(GetStats());
+        _call.Dispose();
+    }
+
+    private async Task<bool> DrainedWithinAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await _loop.WaitAsync(timeout, _timeProvider).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    private long EnqueueLocked(in PendingEnvelope item, ref Enqueued enqueued)
+    {
+        enqueued.Count++;
+        if (_queue.Enqueue(item, out PendingEnvelope shed))
+        {
+            _droppedQueueFull++;
+            if (enqueued.ShedCount++ == 0) enqueued.FirstShed = shed; else enqueued.SecondShed = shed;
+            CompleteWaitersLocked();
+        }
+
+        return item.Sequence;
+    }
+
+    private async ValueTask<T> WaitInlineAsync<T>(T result, long lastSequence, CancellationToken cancellationToken)
+    {
+        Task settled;
+        lock (_gate)
+        {
+            settled = WaitForSettledLocked(lastSequence);
+        }
+
+        try
+        {
+            await settled.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The event is recorded and its envelopes stay queued; the caller only stopped waiting.
+        }
+
+        return result;
+    }
+
+    private Task WaitForSettledLocked(long sequence)
+    {
+        if (SettledThroughLocked() >= sequence)
+        {
+            return Task.CompletedTask;
+        }
+
+        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _waiters.Enqueue(waiter, sequence);
+        return waiter.Task;
+    }
+
+    /// <summary>
+    /// The highest sequence up to which every envelope is settled. The loop takes envelopes in sequence order, a batch
+    /// at a time, so everything before its batch (or before the oldest waiting) is settled or was shed.
+    /// </summary>
+    private long SettledThroughLocked()
+        => _batchCount > 0 ? _batch[0].Sequence - 1
+            : _queue.OldestSequence is long oldest ? oldest - 1
+            : _lastSequence;
+
+    private int ClaimedLocked() => _batchCount > 0 ? Volatile.Read(ref _claimed) : 0;
+
+    private void CompleteWaitersLocked()
+    {
+        long settled = SettledThroughLocked();
+        while (_waiters.TryPeek(out TaskCompletionSource? waiter, out long sequence) && sequence <= settled)
+        {
+            _waiters.Dequeue();
+            waiter.TrySetResult(); // continuations run asynchronously, never under the lock
+        }
+    }
+
+    /// <summary>
+    /// Gives up on everything pending: results the loop claimed count as they are (the loop reports them), the rest of
+    /// its batch and the whole queue count as dropped (shutdown) and are reported here. Idempotent.
+    /// </summary>
+    private void AbandonAndReport()
+    {
+        PendingEnvelope first = default;
+        long count = 0;
+        lock (_gate)
+        {
+            if (_abandoned)
+            {
+                return;
+            }
+
+            int claimed = _batchCount > 0 ? Interlocked.Exchange(ref _claimed, Abandoned) : 0;
+            for (int i = 0; i < claimed; i++)
+            {
+                _settled.Add(_results[i].Outcome);
+            }
+
+            if (claimed < _batchCount)
+            {
+                first = _batch[claimed];
+                count = _batchCount - claimed;
+            }
+
+            _batchCount = 0;
+            while (_queue.TryDequeue(out PendingEnvelope item))
+            {
+                first = count == 0 ? item : first;
+                count++;
+            }
+
+            _settled.DroppedShutdown += count;
+            _abandoned = true;
+            CompleteWaitersLocked();
+        }
+
+        _reporter.Dropped(first, count, Reasons.Shutdown);
+    }
+
+    private async Task RunAsync()
+    {
+        while (true)
+        {
+            int count = 0;
+            Task? idle = null;
+            lock (_gate)
+            {
+                if (_abandoned)
+                {
+                    return; // disposal settled and reported the batch in hand
+                }
+
+                // Settle the batch just delivered and take the next under one acquisition of the lock.
+                for (int i = 0; i < _batchCount; i++)
+                {
+                    _settled.Add(_results[i].Outcome);
+                }
+
+                _batchCount = 0;
+                if (_stop.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                while (count < _batch.Length && _queue.TryDequeue(out _batch[count]))
+                {
+                    count++;
+                }
+
+                if (count > 0)
+                {
+                    _batchCount = count;
+                    Volatile.Write(ref _claimed, 0);
+                }
+                else if (_stopping)
+                {
+                    CompleteWaitersLocked();
+                    return; // drained
+                }
+                else
+                {
+                    _wakeup = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    idle = _wakeup.Task;
+                }
+
+                CompleteWaitersLocked();
+            }
+
+            if (idle is not null)
+            {
+                await idle.ConfigureAwait(false);
+                continue;
+            }
+
+            try
+            {
+                if (!await DeliverBatchAsync(count).ConfigureAwait(false))
+                {
+                    return; // disposal gave up on the rest of this batch and counted it
+                }
+            }
+            catch (Exception exception)
+            {
+                // Nothing in delivery should throw; if it does, what is in hand fails and the loop lives on.
+                _reporter.LoopFault(exception);
+                int claimed = Volatile.Read(ref _claimed);
+                if (claimed == Abandoned || !Claim(count - claimed, new Delivery(Outcome.FailedStreamError, 0, exception, TimeSpan.Zero), null))
+                {
+                    return;
+                }
+            }
+        }
+
+        AbandonAndReport(); // the stop came between batches
+    }
+
+    /// <summary>Delivers the batch in hand; <see langword="false"/> when disposal gave up on it meanwhile.</summary>
+    private async ValueTask<bool> DeliverBatchAsync(int count)
+    {
+        if (_call.Batches)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                _built[i] = _envelopes.Create(_batch[i]);
+            }
+
+            Delivery delivery = await AttemptAsync(_batch[0], null, new ReadOnlyMemory<EventEnvelope>(_built, 0, count), count).ConfigureAwait(false);
+            Array.Clear(_built, 0, count);
+            return Claim(count, delivery, null);
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            EventEnvelope envelope = _envelopes.Create(_batch[i]);
+            Delivery delivery = await AttemptAsync(_batch[i], envelope, default, 1).ConfigureAwait(false);
+            if (!Claim(1, delivery, envelope))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Records the result of the next <paramref name="count"/> envelopes of the batch and reports it, unless disposal
+    /// has taken the batch (then it reported them, and the loop must stop).
+    /// </summary>
+    private bool Claim(int count, in Delivery delivery, EventEnvelope? envelope)
+    {
+        int from = Volatile.Read(ref _claimed);
+        if (from == Abandoned)
+        {
+            return false;
+        }
+
+        for (int i = from; i < from + count; i++)
+        {
+            _results[i] = delivery;
+        }
+
+        if (Interlocked.CompareExchange(ref _claimed, from + count, from) != from)
+        {
+            return false;
+        }
+
+        _reporter.Settled(_batch[from], count, envelope, delivery);
+        return true;
+    }
+
+    /// <summary>Attempts one envelope or one batch up to <see cref="ImmuneOptions.DeliveryAttempts"/> times, with backoff.</summary>
+    private async ValueTask<Delivery> AttemptAsync(PendingEnvelope first, EventEnvelope? envelope, ReadOnlyMemory<EventEnvelope> batch, int count)
+    {
+        long started = _timeProvider.GetTimestamp();
+        for (int attempt = 1; ; attempt++)
+        {
+            Attempt outcome = await _call.InvokeAsync(envelope, batch).ConfigureAwait(false);
+            if (outcome.Outcome is Outcome.Delivered or Outcome.DroppedShutdown || attempt == _options.DeliveryAttempts)
+            {
+                return new Delivery(outcome.Outcome, attempt, outcome.Exception, _timeProvider.GetElapsedTime(started));
+            }
+
+            TimeSpan delay = Backoff.Delay(attempt, _options.RetryDelay, _jitter());
+            _reporter.AttemptFailed(first, count, attempt, _options.DeliveryAttempts, outcome.Outcome, delay, outcome.Exception);
+            if (delay > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(delay, _timeProvider, _stop.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return new Delivery(Outcome.DroppedShutdown, attempt, null, _timeProvider.GetElapsedTime(started));
+                }
+            }
+        }
+    }
+}
+
+/// <summary>What one publish or change queued: how many envelopes, the last sequence, what it shed (at most two), the loop's wake-up.</summary>
+internal struct Enqueued
+{
+    public int Count;
+    public long LastSequence;
+    public int ShedCount;
+    public PendingEnvelope FirstShed;
+    public PendingEnvelope SecondShed;
+    public TaskCompletionSource? Wakeup;
+}
