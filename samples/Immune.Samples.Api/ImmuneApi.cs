@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -6,22 +7,6 @@ namespace Immune.Samples.Api;
 /// <summary>The routes of the original immune router, over <see cref="IImmuneService"/>.</summary>
 public static class ImmuneApi
 {
-    private static readonly Dictionary<string, ImmuneSeverity> Severities = new(StringComparer.Ordinal)
-    {
-        ["INFO"] = ImmuneSeverity.Info, ["WARNING"] = ImmuneSeverity.Warning, ["CRITICAL"] = ImmuneSeverity.Critical,
-    };
-
-    private static readonly Dictionary<string, ImmuneEventType> Types = new(StringComparer.Ordinal)
-    {
-        ["POLICY_VIOLATION"] = ImmuneEventType.PolicyViolation, ["ERROR_SPIKE"] = ImmuneEventType.ErrorSpike, ["SELF_HEALING_ACTION"] = ImmuneEventType.SelfHealingAction,
-    };
-
-    /// <summary>The request body of <c>POST /api/immune/event</c> (snake_case JSON).</summary>
-    public sealed record EventRequest(string? Severity, string? Type, string? Message, string? AgentId, string? Module, JsonElement? Meta);
-
-    /// <summary>The request body of <c>POST /api/immune/event/{id}/severity</c>.</summary>
-    public sealed record SeverityRequest(string? Severity);
-
     /// <summary>An event as the API returns it.</summary>
     public sealed record EventResponse(long Id, ImmuneSeverity Severity, ImmuneEventType Type, string Message, string? AgentId, string? Module, IReadOnlyDictionary<string, object?>? Meta, DateTimeOffset CreatedAt)
     {
@@ -61,61 +46,55 @@ public static class ImmuneApi
         return app;
     }
 
-    private static async Task<IResult> PublishAsync(EventRequest request, IImmuneService immune, CancellationToken cancellationToken)
+    private static async Task<IResult> PublishAsync(HttpRequest request, IImmuneService immune, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
-        if (!Severities.TryGetValue(request.Severity ?? "", out ImmuneSeverity severity))
+        NewImmuneEvent? newEvent = null;
+        try
         {
-            errors["severity"] = [$"severity must be one of {string.Join(", ", Severities.Keys)}."];
+            using JsonDocument body = await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = 64 }, cancellationToken);
+            newEvent = EventRequestReader.Read(body.RootElement, errors);
+        }
+        catch (JsonException exception)
+        {
+            errors["body"] = [$"The body is not valid JSON: {exception.Message}"];
         }
 
-        if (!Types.TryGetValue(request.Type ?? "", out ImmuneEventType type))
-        {
-            errors["type"] = [$"type must be one of {string.Join(", ", Types.Keys)}."];
-        }
-
-        IReadOnlyDictionary<string, object?>? meta = null;
-        if (request.Meta is { ValueKind: not JsonValueKind.Null } element)
-        {
-            if (element.ValueKind == JsonValueKind.Object)
-            {
-                meta = (IReadOnlyDictionary<string, object?>)Plain(element)!;
-            }
-            else
-            {
-                errors["meta"] = ["meta must be a JSON object."];
-            }
-        }
-
-        if (errors.Count > 0)
+        if (newEvent is null)
         {
             return Results.ValidationProblem(errors);
         }
 
         try
         {
-            long id = await immune.PublishAsync(new NewImmuneEvent(severity, type, request.Message!) { AgentId = request.AgentId, Module = request.Module, Meta = meta }, cancellationToken);
-            return Results.Ok(id);
+            return Results.Ok(await immune.PublishAsync(newEvent, cancellationToken));
         }
         catch (ArgumentException exception)
         {
             // The service names the field (Message, AgentId, Module, Meta): answer in the request's own names.
-            string field = JsonNamingPolicy.SnakeCaseLower.ConvertName(exception.ParamName ?? "event");
-            return Results.ValidationProblem(new Dictionary<string, string[]> { [field] = [exception.Message] });
+            (string field, string message) = EventRequestReader.Describe(exception);
+            return Results.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
         }
     }
 
-    private static async Task<IResult> ChangeSeverityAsync(long id, SeverityRequest request, IImmuneService immune, CancellationToken cancellationToken)
+    private static async Task<IResult> ChangeSeverityAsync(long id, JsonElement request, IImmuneService immune, CancellationToken cancellationToken)
     {
-        if (!Severities.TryGetValue(request.Severity ?? "", out ImmuneSeverity severity))
+        var errors = new Dictionary<string, string[]>();
+        var values = request.ValueKind == JsonValueKind.Object
+            ? request.EnumerateObject().GroupBy(p => p.Name).ToDictionary(g => g.Key, g => g.Last().Value)
+            : new Dictionary<string, JsonElement>();
+        if (EventRequestReader.Enum(values, "severity", WireNames.Severities, errors) is not ImmuneSeverity severity)
         {
-            return Results.ValidationProblem(new Dictionary<string, string[]> { ["severity"] = [$"severity must be one of {string.Join(", ", Severities.Keys)}."] });
+            return Results.ValidationProblem(errors);
         }
 
         return await immune.ChangeSeverityAsync(id, severity, cancellationToken)
             ? Results.Ok(new { id, severity })
             : Results.NotFound();
     }
+
+    /// <summary>The longest window: about 100 years, well inside <see cref="TimeSpan"/>.</summary>
+    private const double MaxMinutes = 100 * 365.25 * 24 * 60;
 
     private static bool Window(double? minutes, out TimeSpan window, out IResult? problem)
     {
@@ -126,9 +105,12 @@ public static class ImmuneApi
             return true;
         }
 
-        if (!double.IsFinite(minutes.Value) || minutes < 0 || minutes > TimeSpan.MaxValue.TotalMinutes)
+        if (!double.IsFinite(minutes.Value) || minutes < 0 || minutes > MaxMinutes)
         {
-            problem = Results.ValidationProblem(new Dictionary<string, string[]> { ["minutes"] = ["minutes must be a non-negative number."] });
+            string text = minutes > MaxMinutes
+                ? string.Create(CultureInfo.InvariantCulture, $"minutes must be at most {MaxMinutes:N0} (was {minutes}).")
+                : string.Create(CultureInfo.InvariantCulture, $"minutes must be a number from 0 to {MaxMinutes:N0} (was {minutes}).");
+            problem = Results.ValidationProblem(new Dictionary<string, string[]> { ["minutes"] = [text] });
             return false;
         }
 
@@ -138,18 +120,6 @@ public static class ImmuneApi
 
     private static HealthResponse Summarize(ImmuneHealthSummary s) => new(
         s.ActiveIssues, s.CriticalIssues, s.LastEvents.Select(EventResponse.From).ToList(), s.Status, s.Window.TotalMinutes, s.GeneratedAt,
-        Severities.ToDictionary(p => p.Key, p => s.CountsBySeverity[p.Value]),
-        Types.ToDictionary(p => p.Key, p => s.CountsByType[p.Value]));
-
-    /// <summary>JSON to the plain values the service accepts as meta (string, long or double, bool, null, dictionaries, lists).</summary>
-    private static object? Plain(JsonElement element) => element.ValueKind switch
-    {
-        JsonValueKind.Object => element.EnumerateObject().ToDictionary(p => p.Name, p => Plain(p.Value)),
-        JsonValueKind.Array => element.EnumerateArray().Select(Plain).ToList(),
-        JsonValueKind.String => element.GetString(),
-        JsonValueKind.Number => element.TryGetInt64(out long integer) ? integer : element.GetDouble(),
-        JsonValueKind.True => true,
-        JsonValueKind.False => false,
-        _ => null,
-    };
+        WireNames.Severities.ToDictionary(p => p.Key, p => s.CountsBySeverity[p.Value]),
+        WireNames.Types.ToDictionary(p => p.Key, p => s.CountsByType[p.Value]));
 }

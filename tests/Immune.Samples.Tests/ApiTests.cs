@@ -1,7 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Immune.Samples.Tests;
 
@@ -78,6 +81,15 @@ public sealed class ApiTests : IAsyncLifetime
     [InlineData("""{"severity":"INFO","type":"ERROR_SPIKE","message":"m","agent_id":"[long]"}""", "agent_id")]
     [InlineData("""{"severity":"INFO","type":"ERROR_SPIKE","message":"m","meta":{"a":{"b":{"c":{"d":{"e":{"f":{"g":{"h":{"i":1}}}}}}}}}}""", "meta")]
     [InlineData("""{"severity":"INFO","type":"ERROR_SPIKE","message":"m","meta":[1]}""", "meta")]
+    [InlineData("""{"severity":2,"type":"ERROR_SPIKE","message":"m"}""", "severity")]
+    [InlineData("""{"severity":"INFO","type":"ERROR_SPIKE","message":42}""", "message")]
+    [InlineData("""{"severity":"INFO","type":"ERROR_SPIKE","message":"m","agent_id":["a"]}""", "agent_id")]
+    [InlineData("""{"severity":"INFO","type":"ERROR_SPIKE","message":"m","agentId":"gw-1"}""", "agentId")]
+    [InlineData("""{"severity":"INFO","type":"ERROR_SPIKE","message":"m","message":"n"}""", "message")]
+    [InlineData("""{"severity":"INFO","type":"ERROR_SPIKE","message":"m","meta":{"k":1,"k":2}}""", "meta")]
+    [InlineData("""{"severity":"INFO","type":"ERROR_SPIKE","message":"m","meta":{"a":[{"k":1,"k":2}]}}""", "meta")]
+    [InlineData("""[1]""", "body")]
+    [InlineData("""{"severity":""", "body")]
     public async Task PostEvent_Invalid_Returns400NamingTheFieldAndRecordsNothing(string json, string field)
     {
         json = json.Replace("[long]", new string('a', 300));
@@ -87,14 +99,75 @@ public sealed class ApiTests : IAsyncLifetime
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
         JsonElement problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        problem.GetProperty("errors").TryGetProperty(field, out _).ShouldBeTrue(problem.ToString());
+        problem.GetProperty("errors").TryGetProperty(field, out JsonElement messages).ShouldBeTrue(problem.ToString());
+        string text = messages[0].GetString()!;
+        text.ShouldNotContain("(Parameter"); // the request's terms, not .NET's
+        if (field != "body") text.ShouldStartWith(field);
         (await GetJsonAsync("/api/immune/events")).GetArrayLength().ShouldBe(0);
     }
 
     [Fact]
-    public async Task GetHealth_NegativeMinutes_Returns400()
+    public async Task PostEvent_LargeIntegersInMeta_AreStoredAndPublishedExactly()
     {
-        (await _client.GetAsync("/api/immune/health?minutes=-5")).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        await PostAsync("""{"severity":"INFO","type":"ERROR_SPIKE","message":"m","meta":{"big":9007199254740993,"max":9223372036854775807,"huge":18446744073709551615,"ratio":0.1,"n":[-9223372036854775808]}}""");
+
+        string events = await _client.GetStringAsync("/api/immune/events");
+        InMemoryEventStream stream = _factory.Services.GetRequiredService<InMemoryEventStream>();
+        await _factory.Services.GetRequiredService<ImmuneService>().FlushAsync();
+        string published = ImmuneJson.Serialize(stream.Envelopes.ShouldHaveSingleItem());
+
+        foreach (string text in new[] { events, published })
+        {
+            text.ShouldContain("\"big\":9007199254740993");
+            text.ShouldContain("\"max\":9223372036854775807");
+            text.ShouldContain("\"huge\":18446744073709551615");
+            text.ShouldContain("\"ratio\":0.1");
+            text.ShouldContain("[-9223372036854775808]");
+        }
+    }
+
+    [Theory]
+    [InlineData("-5", "minutes must be a number from 0")]
+    [InlineData("1e300", "minutes must be at most")]
+    [InlineData("NaN", "minutes must be a number from 0")]
+    public async Task GetHealth_MinutesOutOfRange_Returns400SayingWhy(string minutes, string expected)
+    {
+        HttpResponseMessage response = await _client.GetAsync($"/api/immune/health?minutes={minutes}");
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await response.Content.ReadAsStringAsync()).ShouldContain(expected);
+    }
+
+    [Fact]
+    public async Task Requests_WithTheShippedLoggingDefaults_WriteNoFrameworkInformationLines()
+    {
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<(string Category, LogLevel Level)>();
+        using WebApplicationFactory<Program> factory = _factory.WithWebHostBuilder(b => b.ConfigureLogging(l => l.AddProvider(new ListLoggerProvider(lines))));
+        HttpClient client = factory.CreateClient();
+
+        (await client.PostAsync("/api/immune/event", new StringContent("""{"severity":"INFO","type":"ERROR_SPIKE","message":"m"}""", System.Text.Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+        await client.GetStringAsync("/api/immune/health");
+
+        lines.ShouldNotContain(l => l.Category.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) && l.Level < LogLevel.Warning);
+    }
+
+    private sealed class ListLoggerProvider(System.Collections.Concurrent.ConcurrentQueue<(string, LogLevel)> lines) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new Logger(categoryName, lines);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(string category, System.Collections.Concurrent.ConcurrentQueue<(string, LogLevel)> lines) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+                => lines.Enqueue((category, logLevel));
+        }
     }
 
     [Theory]
