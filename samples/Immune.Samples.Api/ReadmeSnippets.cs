@@ -1,4 +1,5 @@
-// The hosting and transport code shown in README.md, compiled with the samples so that the README cannot drift.
+// The hosting, transport and wire-format code shown in README.md, compiled with the samples; a test checks that
+// every C# block of the README stands verbatim in a sample.
 using Immune.Samples.Redis;
 using StackExchange.Redis;
 
@@ -6,27 +7,25 @@ namespace Immune.Samples.Api;
 
 internal static class ReadmeSnippets
 {
-    public static void Hosting(WebApplicationBuilder builder)
+    public static void Hosting(WebApplicationBuilder builder, WebApplication app)
     {
-        #region hosting
         builder.Services.AddImmune();
         builder.Services.AddHealthChecks().AddCheck<ImmuneHealthCheck>("immune");
-        #endregion
-    }
-
-    public static void MapHealth(WebApplication app)
-    {
-        #region hosting-map
         app.MapHealthChecks("/healthz");
-        #endregion
     }
 
     public static void Transport(WebApplicationBuilder builder)
     {
-        #region transport
         builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(RedisStreamEventStream.ConnectionOptions("localhost:6379")));
         builder.Services.AddSingleton<IEventStream, RedisStreamEventStream>();
         builder.Services.AddImmune();
-        #endregion
+    }
+
+    public static (EventEnvelope Back, byte[] CloudEvent) WireFormat(EventEnvelope envelope)
+    {
+        byte[] utf8 = ImmuneJson.SerializeToUtf8Bytes(envelope);
+        EventEnvelope back = ImmuneJson.DeserializeEnvelope(utf8); // for any invalid input: JsonException naming the property
+        byte[] cloudEvent = ImmuneCloudEvents.SerializeToUtf8Bytes(envelope); // application/cloudevents+json
+        return (back, cloudEvent);
     }
 }
