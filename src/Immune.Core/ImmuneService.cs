@@ -20,8 +20,8 @@ namespace Immune;
 /// </remarks>
 public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, IDisposable
 {
-    private static readonly ImmuneSeverity[] Severities = [ImmuneSeverity.Info, ImmuneSeverity.Warning, ImmuneSeverity.Critical];
-    private static readonly ImmuneEventType[] EventTypes = [ImmuneEventType.PolicyViolation, ImmuneEventType.ErrorSpike, ImmuneEventType.SelfHealingAction];
+    private static readonly ImmuneSeverity[] Severities = Enum.GetValues<ImmuneSeverity>();
+    private static readonly ImmuneEventType[] EventTypes = Enum.GetValues<ImmuneEventType>();
     private const int LastEventsCount = 10;
 
     private readonly ImmuneOptions _options;

@@ -240,7 +240,10 @@ public sealed class ImmuneServiceDeliveryTests
         service.GetDeliveryStats().Pending.ShouldBe(2);
         gate.SetResult();
         await flushed.WaitAsync(Events.HangGuard);
+
+        // Settled, not merely dequeued: when the flush completes, the first envelope is counted delivered and is in the stream.
         service.GetDeliveryStats().Delivered.ShouldBeGreaterThanOrEqualTo(1);
+        stream.Accepted.Select(e => e.Payload.EventId).ShouldContain(1);
     }
 
     [Fact]

@@ -206,6 +206,20 @@ public sealed partial class ImmuneServiceTests
     public async Task GetHealthSummary_NoEvents_IsHealthyWithZeroCounts()
     {
         await using ImmuneService service = CreateService();
+
+        ImmuneHealthSummary empty = service.GetHealthSummary(TimeSpan.FromMinutes(5));
+
+        empty.Status.ShouldBe(ImmuneHealthStatus.Healthy);
+        (empty.ActiveIssues, empty.CriticalIssues).ShouldBe((0, 0));
+        empty.LastEvents.ShouldBeEmpty();
+        empty.CountsBySeverity.Values.ShouldAllBe(v => v == 0);
+        empty.CountsByType.Values.ShouldAllBe(v => v == 0);
+    }
+
+    [Fact]
+    public async Task GetHealthSummary_ZeroWindow_HoldsOnlyEventsRecordedThisInstant()
+    {
+        await using ImmuneService service = CreateService();
         await service.PublishAsync(Events.Info());
 
         ImmuneHealthSummary summary = service.GetHealthSummary(TimeSpan.FromMinutes(5));

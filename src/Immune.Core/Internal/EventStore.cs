@@ -24,8 +24,6 @@ internal sealed class EventStore
         for (int i = 0; i < TypeCount; i++) _byType[i] = new Fenwick(capacity);
     }
 
-    public int Capacity => _ring.Length;
-
     public int Count => (int)(_lastId - _firstId + 1);
 
     public long LastId => _lastId;

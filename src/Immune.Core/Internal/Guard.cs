@@ -18,19 +18,13 @@ internal static class Guard
         }
     }
 
-    public static void Defined(ImmuneSeverity severity, string field)
+    /// <summary>Throws when <paramref name="value"/> is not a named member of its enum; the message lists the members.</summary>
+    public static void Defined<TEnum>(TEnum value, string field)
+        where TEnum : struct, Enum
     {
-        if (severity is not (ImmuneSeverity.Info or ImmuneSeverity.Warning or ImmuneSeverity.Critical))
+        if (!Enum.IsDefined(value))
         {
-            Fail(field, $"must be Info, Warning or Critical (was {(int)severity}).");
-        }
-    }
-
-    public static void Defined(ImmuneEventType type, string field)
-    {
-        if (type is not (ImmuneEventType.PolicyViolation or ImmuneEventType.ErrorSpike or ImmuneEventType.SelfHealingAction))
-        {
-            Fail(field, $"must be PolicyViolation, ErrorSpike or SelfHealingAction (was {(int)type}).");
+            Fail(field, $"must be {string.Join(", ", Enum.GetNames<TEnum>()[..^1])} or {Enum.GetNames<TEnum>()[^1]} (was {Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture)}).");
         }
     }
 

@@ -7,15 +7,13 @@ internal sealed class ImmuneMetrics : IDisposable
 {
     public const string MeterName = "Immune";
 
-    private static readonly KeyValuePair<string, object?>[] SeverityTags =
-    [
-        new("severity", "info"), new("severity", "warning"), new("severity", "critical"),
-    ];
+    // Tag values are the enums' names in snake_case ("info", "policy_violation"), indexed by the enum value.
+    private static readonly KeyValuePair<string, object?>[] SeverityTags = Tags<ImmuneSeverity>("severity");
+    private static readonly KeyValuePair<string, object?>[] TypeTags = Tags<ImmuneEventType>("type");
 
-    private static readonly KeyValuePair<string, object?>[] TypeTags =
-    [
-        new("type", "policy_violation"), new("type", "error_spike"), new("type", "self_healing_action"),
-    ];
+    private static KeyValuePair<string, object?>[] Tags<TEnum>(string key)
+        where TEnum : struct, Enum
+        => Enum.GetNames<TEnum>().Select(name => new KeyValuePair<string, object?>(key, System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(name))).ToArray();
 
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
