@@ -9,37 +9,31 @@ namespace Immune.Delivery;
 /// envelopes in record order.
 /// </summary>
 /// <remarks>
-/// The loop takes up to <see cref="ImmuneOptions.MaxBatchSize"/> envelopes at a time. A batch stream gets them in one
-/// call; a plain stream gets them one by one. Either way the loop settles a whole batch under the lock once, and
-/// publishes progress in between through <c>_claimed</c>, which keeps every stats snapshot exact. Disposal that gives up
-/// takes the rest of the batch by swapping <c>_claimed</c> to <see cref="Abandoned"/>: each envelope is then reported by
-/// exactly one side, the loop or the disposal, so metrics agree with the stats.
+/// The loop takes up to <see cref="ImmuneOptions.MaxBatchSize"/> envelopes at a time (<see cref="BatchInHand"/>). A
+/// batch stream gets them in one call; a plain stream gets them one by one. Either way the loop settles a whole batch
+/// under the lock once; results in between are claimed lock-free, which keeps every stats snapshot exact, and a
+/// disposal that gives up meets the loop on one compare-and-swap, so metrics agree with the stats.
 /// </remarks>
 internal sealed class DeliveryPipeline
 {
-    private const int Abandoned = int.MinValue;
-
     private readonly ImmuneOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly DeliveryReporter _reporter;
     private readonly EnvelopeFactory _envelopes;
-    private readonly Func<double> _jitter;
     private readonly StreamCall _call;
+    private readonly DeliveryAttempts _attempts;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
     // Guarded by _gate. Every envelope gets the next sequence when queued and is settled exactly once.
     private readonly Gate _gate = new();
     private readonly DeliveryQueue _queue;
-    private readonly PriorityQueue<TaskCompletionSource, long> _waiters = new();
-    private readonly PendingEnvelope[] _batch;
-    private readonly Delivery[] _results;
+    private readonly SettlementWaiters _waiters = new();
+    private readonly BatchInHand _batch;
     private readonly EventEnvelope[] _built; // the batch's envelopes, for a batch stream
     private long _lastSequence;
     private long _droppedQueueFull;
     private Tally _settled;
-    private int _batchCount;
-    private int _claimed; // results before it are final; written by the loop (CAS) and, once, by disposal (Abandoned)
     private bool _abandoned;
     private bool _stopping;
     private TaskCompletionSource? _wakeup;
@@ -50,16 +44,15 @@ internal sealed class DeliveryPipeline
         _timeProvider = timeProvider;
         _reporter = reporter;
         _envelopes = new EnvelopeFactory(options.Source);
-        _jitter = jitter ?? Random.Shared.NextDouble;
         _queue = new DeliveryQueue(options.QueueCapacity);
-        _batch = new PendingEnvelope[options.MaxBatchSize];
-        _results = new Delivery[options.MaxBatchSize];
+        _batch = new BatchInHand(options.MaxBatchSize);
         _built = stream is IBatchEventStream ? new EventEnvelope[options.MaxBatchSize] : [];
 
         // The loop serves every caller: it must not carry the constructing caller's Activity or AsyncLocals.
         using (ExecutionContext.SuppressFlow())
         {
             _call = new StreamCall(stream, timeProvider, options.PublishTimeout, _stop.Token);
+            _attempts = new DeliveryAttempts(_call, options, timeProvider, reporter, jitter ?? Random.Shared.NextDouble, _stop.Token);
             _loop = Task.Run(RunAsync);
         }
     }
@@ -104,14 +97,7 @@ internal sealed class DeliveryPipeline
     public ValueTask<T> AfterEnqueue<T>(T result, in Enqueued enqueued, CancellationToken cancellationToken)
     {
         enqueued.Wakeup?.TrySetResult();
-        try
-        {
-            _reporter.Metrics.Queued(enqueued.Count);
-        }
-        catch (Exception)
-        {
-            // A metrics listener that throws must not fail a publish.
-        }
+        _reporter.Queued(enqueued.Count);
 
         for (int i = 0; i < enqueued.ShedCount; i++)
         {
@@ -140,11 +126,7 @@ internal sealed class DeliveryPipeline
         lock (_gate)
         {
             Tally tally = _settled;
-            int claimed = ClaimedLocked();
-            for (int i = 0; i < claimed; i++)
-            {
-                tally.Add(_results[i].Outcome);
-            }
+            int claimed = _batch.CountClaimed(ref tally);
 
             return new ImmuneDeliveryStats
             {
@@ -152,7 +134,7 @@ internal sealed class DeliveryPipeline
                 Delivered = tally.Delivered,
                 Failed = tally.FailedTimeout + tally.FailedStreamError,
                 Dropped = _droppedQueueFull + tally.DroppedShutdown,
-                Pending = _queue.Count + (_batchCount - claimed),
+                Pending = _queue.Count + (_batch.Count - claimed),
                 FailedTimeout = tally.FailedTimeout,
                 FailedStreamError = tally.FailedStreamError,
                 DroppedQueueFull = _droppedQueueFull,
@@ -230,38 +212,18 @@ internal sealed class DeliveryPipeline
         return result;
     }
 
-    private Task WaitForSettledLocked(long sequence)
-    {
-        if (SettledThroughLocked() >= sequence)
-        {
-            return Task.CompletedTask;
-        }
-
-        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _waiters.Enqueue(waiter, sequence);
-        return waiter.Task;
-    }
+    private Task WaitForSettledLocked(long sequence) => _waiters.WaitFor(sequence, SettledThroughLocked());
 
     /// <summary>
     /// The highest sequence up to which every envelope is settled. The loop takes envelopes in sequence order, a batch
     /// at a time, so everything before its batch (or before the oldest waiting) is settled or was shed.
     /// </summary>
     private long SettledThroughLocked()
-        => _batchCount > 0 ? _batch[0].Sequence - 1
+        => _batch.Count > 0 ? _batch[0].Sequence - 1
             : _queue.OldestSequence is long oldest ? oldest - 1
             : _lastSequence;
 
-    private int ClaimedLocked() => _batchCount > 0 ? Volatile.Read(ref _claimed) : 0;
-
-    private void CompleteWaitersLocked()
-    {
-        long settled = SettledThroughLocked();
-        while (_waiters.TryPeek(out TaskCompletionSource? waiter, out long sequence) && sequence <= settled)
-        {
-            _waiters.Dequeue();
-            waiter.TrySetResult(); // continuations run asynchronously, never under the lock
-        }
-    }
+    private void CompleteWaitersLocked() => _waiters.Release(SettledThroughLocked());
 
     /// <summary>
     /// Gives up on everything pending: results the loop claimed count as they are (the loop reports them), the rest of
@@ -278,19 +240,7 @@ internal sealed class DeliveryPipeline
                 return;
             }
 
-            int claimed = _batchCount > 0 ? Interlocked.Exchange(ref _claimed, Abandoned) : 0;
-            for (int i = 0; i < claimed; i++)
-            {
-                _settled.Add(_results[i].Outcome);
-            }
-
-            if (claimed < _batchCount)
-            {
-                first = _batch[claimed];
-                count = _batchCount - claimed;
-            }
-
-            _batchCount = 0;
+            count = _batch.Abandon(ref _settled, out first);
             while (_queue.TryDequeue(out PendingEnvelope item))
             {
                 first = count == 0 ? item : first;
@@ -319,33 +269,20 @@ internal sealed class DeliveryPipeline
                 }
 
                 // Settle the batch just delivered and take the next under one acquisition of the lock.
-                for (int i = 0; i < _batchCount; i++)
-                {
-                    _settled.Add(_results[i].Outcome);
-                }
-
-                _batchCount = 0;
+                _batch.Settle(ref _settled);
                 if (_stop.IsCancellationRequested)
                 {
                     break;
                 }
 
-                while (count < _batch.Length && _queue.TryDequeue(out _batch[count]))
-                {
-                    count++;
-                }
-
-                if (count > 0)
-                {
-                    _batchCount = count;
-                    Volatile.Write(ref _claimed, 0);
-                }
-                else if (_stopping)
+                count = _batch.Take(_queue);
+                if (count == 0 && _stopping)
                 {
                     CompleteWaitersLocked();
                     return; // drained
                 }
-                else
+
+                if (count == 0)
                 {
                     _wakeup = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                     idle = _wakeup.Task;
@@ -371,10 +308,15 @@ internal sealed class DeliveryPipeline
             {
                 // Nothing in delivery should throw; if it does, what is in hand fails and the loop lives on.
                 _reporter.LoopFault(exception);
-                int claimed = Volatile.Read(ref _claimed);
-                if (claimed == Abandoned || !Claim(count - claimed, new Delivery(Outcome.FailedStreamError, 0, exception, TimeSpan.Zero), null))
+                var failed = new Delivery(Outcome.FailedStreamError, 0, exception, TimeSpan.Zero);
+                if (!_batch.TryClaimRest(failed, out PendingEnvelope first, out int rest))
                 {
                     return;
+                }
+
+                if (rest > 0)
+                {
+                    _reporter.Settled(first, rest, null, failed);
                 }
             }
         }
@@ -385,22 +327,23 @@ internal sealed class DeliveryPipeline
     /// <summary>Delivers the batch in hand; <see langword="false"/> when disposal gave up on it meanwhile.</summary>
     private async ValueTask<bool> DeliverBatchAsync(int count)
     {
-        if (_call.Batches)
+        if (_attempts.Batches)
         {
             for (int i = 0; i < count; i++)
             {
                 _built[i] = _envelopes.Create(_batch[i]);
             }
 
-            Delivery delivery = await AttemptAsync(_batch[0], null, new ReadOnlyMemory<EventEnvelope>(_built, 0, count), count).ConfigureAwait(false);
+            Delivery delivery = await _attempts.DeliverAsync(_batch[0], null, new ReadOnlyMemory<EventEnvelope>(_built, 0, count), count).ConfigureAwait(false);
+            bool claimed = Claim(count, delivery, _built[0]); // a failure log names the batch's first envelope
             Array.Clear(_built, 0, count);
-            return Claim(count, delivery, null);
+            return claimed;
         }
 
         for (int i = 0; i < count; i++)
         {
             EventEnvelope envelope = _envelopes.Create(_batch[i]);
-            Delivery delivery = await AttemptAsync(_batch[i], envelope, default, 1).ConfigureAwait(false);
+            Delivery delivery = await _attempts.DeliverAsync(_batch[i], envelope, default, 1).ConfigureAwait(false);
             if (!Claim(1, delivery, envelope))
             {
                 return false;
@@ -410,57 +353,15 @@ internal sealed class DeliveryPipeline
         return true;
     }
 
-    /// <summary>
-    /// Records the result of the next <paramref name="count"/> envelopes of the batch and reports it, unless disposal
-    /// has taken the batch (then it reported them, and the loop must stop).
-    /// </summary>
+    /// <summary>Claims the result of the next <paramref name="count"/> envelopes and reports it, unless disposal took the batch.</summary>
     private bool Claim(int count, in Delivery delivery, EventEnvelope? envelope)
     {
-        int from = Volatile.Read(ref _claimed);
-        if (from == Abandoned)
+        if (!_batch.TryClaim(count, delivery, out PendingEnvelope first))
         {
             return false;
         }
 
-        for (int i = from; i < from + count; i++)
-        {
-            _results[i] = delivery;
-        }
-
-        if (Interlocked.CompareExchange(ref _claimed, from + count, from) != from)
-        {
-            return false;
-        }
-
-        _reporter.Settled(_batch[from], count, envelope, delivery);
+        _reporter.Settled(first, count, envelope, delivery);
         return true;
-    }
-
-    /// <summary>Attempts one envelope or one batch up to <see cref="ImmuneOptions.DeliveryAttempts"/> times, with backoff.</summary>
-    private async ValueTask<Delivery> AttemptAsync(PendingEnvelope first, EventEnvelope? envelope, ReadOnlyMemory<EventEnvelope> batch, int count)
-    {
-        long started = _timeProvider.GetTimestamp();
-        for (int attempt = 1; ; attempt++)
-        {
-            Attempt outcome = await _call.InvokeAsync(envelope, batch).ConfigureAwait(false);
-            if (outcome.Outcome is Outcome.Delivered or Outcome.DroppedShutdown || attempt == _options.DeliveryAttempts)
-            {
-                return new Delivery(outcome.Outcome, attempt, outcome.Exception, _timeProvider.GetElapsedTime(started));
-            }
-
-            TimeSpan delay = Backoff.Delay(attempt, _options.RetryDelay, _jitter());
-            _reporter.AttemptFailed(first, count, attempt, _options.DeliveryAttempts, outcome.Outcome, delay, outcome.Exception);
-            if (delay > TimeSpan.Zero)
-            {
-                try
-                {
-                    await Task.Delay(delay, _timeProvider, _stop.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return new Delivery(Outcome.DroppedShutdown, attempt, null, _timeProvider.GetElapsedTime(started));
-                }
-            }
-        }
     }
 }

@@ -13,7 +13,18 @@ internal sealed partial class DeliveryReporter(ILogger logger, ImmuneMetrics met
     private readonly LogLimiter _failureLog = new(timeProvider, logInterval);
     private readonly LogLimiter _dropLog = new(timeProvider, logInterval);
 
-    public ImmuneMetrics Metrics => metrics;
+    /// <summary>Counts envelopes handed to the pipeline by one publish or change.</summary>
+    public void Queued(int count)
+    {
+        try
+        {
+            metrics.Queued(count);
+        }
+        catch (Exception)
+        {
+            // A metrics listener that throws must not fail a publish.
+        }
+    }
 
     /// <summary>Reports how one envelope, or every envelope of one batch call, ended.</summary>
     public void Settled(in PendingEnvelope first, int count, EventEnvelope? envelope, in Delivery delivery)
