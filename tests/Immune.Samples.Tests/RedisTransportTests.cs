@@ -193,4 +193,104 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
         ImmuneDeliveryStats stats = service.GetDeliveryStats();
         stats.Queued.ShouldBe(stats.Delivered + stats.Failed + stats.Dropped + stats.Pending);
     }
+
+    [Fact]
+    public async Task Stream_Batches_OneCallCarriesManyEnvelopesInRecordOrderEachWrittenOnce()
+    {
+        var counting = new CountingBatchStream(new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = _stream, MaxLength = 100_000 }));
+        await using (var service = new ImmuneService(counting, new ImmuneOptions { MaxBatchSize = 64 }))
+        {
+            for (int i = 0; i < 2_000; i++)
+            {
+                await service.PublishAsync(i % 100 == 0 ? Critical($"e{i}") : Info($"e{i}"));
+            }
+
+            await service.FlushAsync();
+            service.GetDeliveryStats().Delivered.ShouldBe(2_020);
+        }
+
+        StreamEntry[] entries = await Db.StreamRangeAsync(_stream);
+        EventEnvelope[] envelopes = [.. entries.Select(e => ImmuneJson.DeserializeEnvelope((string)e["envelope"]!))];
+        envelopes.Length.ShouldBe(2_020); // no entry twice
+        envelopes.Select(e => e.Id).Distinct().Count().ShouldBe(2_020);
+        envelopes.Select(e => e.Payload.EventId).ShouldBe(envelopes.Select(e => e.Payload.EventId).Order()); // record order
+        envelopes.Where(e => e.Type == ImmuneEventTypes.CriticalEvent).Count().ShouldBe(20);
+        counting.Sizes.Max().ShouldBeGreaterThan(1); // really batched
+        counting.Sizes.ShouldAllBe(size => size <= 64);
+    }
+
+    [Fact]
+    public async Task Stream_BatchRejectedByRedis_IsRetriedWholeAndWrittenOnce()
+    {
+        // The key holds a string, so every XADD of the first call fails with WRONGTYPE; the key is then freed for the retry.
+        await Db.StringSetAsync(_stream, "not a stream");
+        var inner = new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = _stream });
+        var flaky = new CountingBatchStream(inner, async (call, publish) =>
+        {
+            if (call == 1)
+            {
+                try
+                {
+                    await publish();
+                }
+                finally
+                {
+                    await Db.KeyDeleteAsync(_stream);
+                }
+            }
+            else
+            {
+                await publish();
+            }
+        });
+        await using var service = new ImmuneService(flaky, new ImmuneOptions { DeliveryAttempts = 2, RetryDelay = TimeSpan.Zero });
+
+        await service.PublishAsync(Critical("retried"));
+        await service.FlushAsync();
+
+        service.GetDeliveryStats().Delivered.ShouldBe(2);
+        flaky.Sizes.ShouldBe([2, 2]); // one batch, attempted twice
+        StreamEntry[] entries = await Db.StreamRangeAsync(_stream);
+        entries.Select(e => (string?)e["type"]).ShouldBe([ImmuneEventTypes.EventPublished, ImmuneEventTypes.CriticalEvent]);
+    }
+
+    [Fact]
+    public async Task Stream_BatchAcceptedButUnacknowledged_IsWrittenAgainWithTheSameIds()
+    {
+        // Redis took the batch, but the answer was lost: the service retries it whole, the documented at-least-once.
+        var inner = new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = _stream });
+        var lostAck = new CountingBatchStream(inner, async (call, publish) =>
+        {
+            await publish();
+            if (call == 1) throw new RedisTimeoutException("the reply never came", CommandStatus.Sent);
+        });
+        await using var service = new ImmuneService(lostAck, new ImmuneOptions { DeliveryAttempts = 2, RetryDelay = TimeSpan.Zero });
+
+        await service.PublishAsync(Info("once, twice"));
+        await service.FlushAsync();
+
+        StreamEntry[] entries = await Db.StreamRangeAsync(_stream);
+        entries.Length.ShouldBe(2);
+        ((string?)entries[0]["id"]).ShouldBe((string?)entries[1]["id"]); // a consumer deduplicating by id sees it once
+        service.GetDeliveryStats().Delivered.ShouldBe(1);
+    }
+
+    /// <summary>Forwards batches to a real stream, recording their sizes; a script may wrap each call.</summary>
+    private sealed class CountingBatchStream(IBatchEventStream inner, Func<int, Func<Task>, Task>? around = null) : IBatchEventStream
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<int> _sizes = new();
+        private int _calls;
+
+        public IReadOnlyList<int> Sizes => [.. _sizes];
+
+        public ValueTask PublishAsync(EventEnvelope envelope, CancellationToken cancellationToken = default) => inner.PublishAsync(envelope, cancellationToken);
+
+        public async ValueTask PublishBatchAsync(ReadOnlyMemory<EventEnvelope> envelopes, CancellationToken cancellationToken = default)
+        {
+            _sizes.Enqueue(envelopes.Length);
+            int call = Interlocked.Increment(ref _calls);
+            Func<Task> publish = () => inner.PublishBatchAsync(envelopes, cancellationToken).AsTask();
+            await (around is null ? publish() : around(call, publish));
+        }
+    }
 }
