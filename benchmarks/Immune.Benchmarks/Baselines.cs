@@ -11,6 +11,14 @@ public sealed class NoopStream : IEventStream
     public ValueTask PublishAsync(EventEnvelope envelope, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 }
 
+/// <summary>A batch stream that accepts everything at once.</summary>
+public sealed class NoopBatchStream : IBatchEventStream
+{
+    public ValueTask PublishAsync(EventEnvelope envelope, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+    public ValueTask PublishBatchAsync(ReadOnlyMemory<EventEnvelope> envelopes, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+}
+
 /// <summary>The floor: a bounded channel write of a preallocated item, with a reader draining it.</summary>
 public sealed class ChannelFloor : IAsyncDisposable
 {

@@ -12,10 +12,14 @@ public class ThroughputBenchmarks
     [Params(1, 2)]
     public int Publishers { get; set; }
 
+    /// <summary>A plain no-op stream (one envelope per call) or a batch one (up to MaxBatchSize per call).</summary>
+    [Params(false, true)]
+    public bool Batches { get; set; }
+
     [Benchmark(OperationsPerInvoke = Events, Description = "Immune publish -> stream, flushed")]
     public async Task EndToEnd()
     {
-        await using var service = new ImmuneService(new NoopStream(), new ImmuneOptions { QueueCapacity = Events, RetentionCapacity = 10_000 });
+        await using var service = new ImmuneService(Batches ? new NoopBatchStream() : new NoopStream(), new ImmuneOptions { QueueCapacity = Events, RetentionCapacity = 10_000 });
         int each = Events / Publishers;
         await Task.WhenAll(Enumerable.Range(0, Publishers).Select(_ => Task.Run(async () =>
         {

@@ -5,7 +5,7 @@ using System.Net.Sockets;
 
 namespace Immune.Samples.Tests;
 
-/// <summary>A real redis-server on 127.0.0.1 and a free port, started from PATH for the tests and stopped after them.</summary>
+/// <summary>A real redis-server on 127.0.0.1 and a free port, started from PATH for the tests (and the Redis benchmarks) and stopped after them.</summary>
 public sealed class RedisServer : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
@@ -82,16 +82,3 @@ public sealed class RedisServer : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
-
-/// <summary>One server shared by the tests of a collection; each test uses its own stream keys.</summary>
-public sealed class RedisFixture : IAsyncLifetime
-{
-    public RedisServer Server { get; private set; } = null!;
-
-    public async Task InitializeAsync() => Server = await RedisServer.StartAsync();
-
-    public async Task DisposeAsync() => await Server.DisposeAsync();
-}
-
-[CollectionDefinition(nameof(RedisCollection))]
-public sealed class RedisCollection : ICollectionFixture<RedisFixture>;

@@ -1,0 +1,98 @@
+using BenchmarkDotNet.Attributes;
+using Immune.Samples.Redis;
+using Immune.Samples.Tests;
+using StackExchange.Redis;
+
+namespace Immune.Benchmarks;
+
+/// <summary>
+/// End to end into a real local redis-server (started here on a free 127.0.0.1 port, no persistence): the connection's
+/// own ceiling with pipelined XADDs (baseline), serial awaited XADDs, and Immune delivering through the sample transport
+/// one envelope per call and in batches. Reported per envelope.
+/// </summary>
+[MemoryDiagnoser]
+public class RedisBenchmarks
+{
+    private const int Envelopes = 20_000;
+    private static readonly NewImmuneEvent Info = new(ImmuneSeverity.Info, ImmuneEventType.ErrorSpike, "5xx rate above 2%") { Module = "api" };
+
+    private RedisServer _server = null!;
+    private ConnectionMultiplexer _connection = null!;
+    private NameValueEntry[] _entry = null!;
+    private const string Key = "immune:bench";
+
+    [GlobalSetup]
+    public async Task StartRedis()
+    {
+        _server = await RedisServer.StartAsync();
+        _connection = await ConnectionMultiplexer.ConnectAsync(RedisStreamEventStream.ConnectionOptions(_server.ConnectionString));
+        var stream = new InMemoryEventStream();
+        await using (var service = new ImmuneService(stream))
+        {
+            await service.PublishAsync(Info);
+            await service.FlushAsync();
+        }
+
+        EventEnvelope envelope = stream.Envelopes[0];
+        _entry = [new("type", envelope.Type), new("id", envelope.Id), new("envelope", ImmuneJson.SerializeToUtf8Bytes(envelope))];
+    }
+
+    [GlobalCleanup]
+    public async Task StopRedis()
+    {
+        await _connection.DisposeAsync();
+        await _server.DisposeAsync();
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Envelopes, Description = "ceiling: pipelined XADD on the connection")]
+    public async Task PipelinedXadd()
+    {
+        IDatabase db = _connection.GetDatabase();
+        var added = new Task[Envelopes];
+        for (int i = 0; i < Envelopes; i++)
+        {
+            added[i] = db.StreamAddAsync(Key, _entry, maxLength: 10_000, useApproximateMaxLength: true);
+        }
+
+        await Task.WhenAll(added);
+    }
+
+    [Benchmark(OperationsPerInvoke = Envelopes, Description = "serial awaited XADD")]
+    public async Task SerialXadd()
+    {
+        IDatabase db = _connection.GetDatabase();
+        for (int i = 0; i < Envelopes; i++)
+        {
+            await db.StreamAddAsync(Key, _entry, maxLength: 10_000, useApproximateMaxLength: true);
+        }
+    }
+
+    [Benchmark(OperationsPerInvoke = Envelopes, Description = "Immune, one-envelope adapter")]
+    public Task ImmuneOneByOne() => PublishAllAsync(new OneEnvelopeAdapter(Transport()));
+
+    [Benchmark(OperationsPerInvoke = Envelopes, Description = "Immune, batch adapter")]
+    public Task ImmuneBatched() => PublishAllAsync(Transport());
+
+    private RedisStreamEventStream Transport() => new(_connection, new RedisStreamOptions { StreamKey = Key, MaxLength = 10_000 });
+
+    private static async Task PublishAllAsync(IEventStream stream)
+    {
+        await using var service = new ImmuneService(stream, new ImmuneOptions { QueueCapacity = Envelopes });
+        for (int i = 0; i < Envelopes; i++)
+        {
+            await service.PublishAsync(Info);
+        }
+
+        await service.FlushAsync();
+        if (service.GetDeliveryStats().Delivered != Envelopes)
+        {
+            throw new InvalidOperationException("Not every envelope was delivered: " + service.GetDeliveryStats());
+        }
+    }
+
+    /// <summary>The sample transport seen through the plain interface only: one awaited XADD per envelope, as a first adapter would be.</summary>
+    private sealed class OneEnvelopeAdapter(IEventStream inner) : IEventStream
+    {
+        public ValueTask PublishAsync(EventEnvelope envelope, CancellationToken cancellationToken = default) => inner.PublishAsync(envelope, cancellationToken);
+    }
+}
