@@ -30,7 +30,7 @@ internal sealed class DeliveryPipeline
     private readonly DeliveryQueue _queue;
     private readonly SettlementWaiters _waiters = new();
     private readonly BatchInHand _batch;
-    private readonly EventEnvelope[] _built; // the batch's envelopes, for a batch stream
+    private readonly EventEnvelope[] _built; // the envelopes of the batch in hand
     private long _lastSequence;
     private long _droppedQueueFull;
     private Tally _settled;
@@ -46,7 +46,7 @@ internal sealed class DeliveryPipeline
         _envelopes = new EnvelopeFactory(options.Source);
         _queue = new DeliveryQueue(options.QueueCapacity);
         _batch = new BatchInHand(options.MaxBatchSize);
-        _built = stream is IBatchEventStream ? new EventEnvelope[options.MaxBatchSize] : [];
+        _built = new EventEnvelope[options.MaxBatchSize];
 
         // The loop serves every caller: it must not carry the constructing caller's Activity or AsyncLocals.
         using (ExecutionContext.SuppressFlow())
@@ -327,30 +327,36 @@ internal sealed class DeliveryPipeline
     /// <summary>Delivers the batch in hand; <see langword="false"/> when disposal gave up on it meanwhile.</summary>
     private async ValueTask<bool> DeliverBatchAsync(int count)
     {
-        if (_attempts.Batches)
-        {
-            for (int i = 0; i < count; i++)
-            {
-                _built[i] = _envelopes.Create(_batch[i]);
-            }
-
-            Delivery delivery = await _attempts.DeliverAsync(_batch[0], null, new ReadOnlyMemory<EventEnvelope>(_built, 0, count), count).ConfigureAwait(false);
-            bool claimed = Claim(count, delivery, _built[0]); // a failure log names the batch's first envelope
-            Array.Clear(_built, 0, count);
-            return claimed;
-        }
-
         for (int i = 0; i < count; i++)
         {
-            EventEnvelope envelope = _envelopes.Create(_batch[i]);
-            Delivery delivery = await _attempts.DeliverAsync(_batch[i], envelope, default, 1).ConfigureAwait(false);
-            if (!Claim(1, delivery, envelope))
-            {
-                return false;
-            }
+            _built[i] = _envelopes.Create(_batch[i]);
         }
 
-        return true;
+        try
+        {
+            for (int next = 0; next < count;)
+            {
+                DeliveryAttempts.Result result = await _attempts.DeliverAsync(_batch, next, new ReadOnlyMemory<EventEnvelope>(_built, next, count - next)).ConfigureAwait(false);
+                if (result.Delivered > 0 && !Claim(result.Delivered, new Delivery(Outcome.Delivered, 1, null, result.DeliveredIn), _built[next]))
+                {
+                    return false;
+                }
+
+                next += result.Delivered;
+                if (result.Settled > 0 && !Claim(result.Settled, result.Last, _built[next])) // a failure log names the first envelope
+                {
+                    return false;
+                }
+
+                next += result.Settled;
+            }
+
+            return true;
+        }
+        finally
+        {
+            Array.Clear(_built, 0, count);
+        }
     }
 
     /// <summary>Claims the result of the next <paramref name="count"/> envelopes and reports it, unless disposal took the batch.</summary>

@@ -3,19 +3,28 @@ using System.Threading.Tasks.Sources;
 namespace Immune.Delivery;
 
 /// <summary>
-/// Makes one call to the stream at a time and ends it at the publish timeout, however the stream misbehaves: a call
-/// that hangs, ignores its token, or blocks inside <c>PublishAsync</c> before it even returns its task.
+/// Hands envelopes to the stream — a batch stream one call for all of them, a plain stream one call each, in order —
+/// and bounds every call by the publish timeout, however the stream misbehaves: a call that hangs, ignores its token,
+/// or blocks inside <c>PublishAsync</c> before it even returns its task.
 /// </summary>
 /// <remarks>
-/// The stream is invoked from a thread-pool work item rather than on the delivery loop's own stack, so a stream that
-/// blocks synchronously holds that one thread, not the loop. A watchdog timer on the injected <see cref="TimeProvider"/>
-/// completes the call as timed out at its deadline, and its token is cancelled. Exactly one completion wins per call
-/// (the stream's, the watchdog's or the shutdown's); a late one is observed and ignored. Queueing the work item with
-/// <c>preferLocal</c> lets the loop's own thread pick it up next, so a stream that completes synchronously costs a
-/// trampoline, not a thread switch. Not thread-safe for callers: the one delivery loop makes one call at a time.
+/// <para>
+/// One run is one thread-pool work item, not one per envelope: a plain stream that completes synchronously is called
+/// for a whole run in a tight loop, and the delivery loop waits once. The stream is never called on the loop's own
+/// stack, so a stream that blocks synchronously holds that work item's thread, not delivery.
+/// </para>
+/// <para>
+/// A watchdog timer on the injected <see cref="TimeProvider"/> is armed once per run and checks the call in progress
+/// (each call stamps its start); at a call's deadline it ends the run as timed out and cancels the call's token.
+/// Exactly one completion wins per run (the work item's, the watchdog's or the shutdown's), and the envelopes that
+/// succeeded before it are counted by one handshake on the run's progress: a success the watchdog has already cut off is
+/// not counted (it is retried: at-least-once). A late work item finds its run over and calls the stream no more.
+/// </para>
 /// </remarks>
-internal sealed class StreamCall : IValueTaskSource<Attempt>, IDisposable
+internal sealed class StreamCall : IValueTaskSource<StreamCall.Run>, IDisposable
 {
+    private const int Over = -1;
+
     private readonly IEventStream _stream;
     private readonly IBatchEventStream? _batchStream;
     private readonly TimeProvider _timeProvider;
@@ -23,11 +32,12 @@ internal sealed class StreamCall : IValueTaskSource<Attempt>, IDisposable
     private readonly CancellationToken _stop;
     private readonly ITimer _watchdog;
     private readonly CancellationTokenRegistration _onStop;
-    private ManualResetValueTaskSourceCore<Attempt> _core; // continuations run inline: the loop continues on the completing thread
+    private ManualResetValueTaskSourceCore<Run> _core; // continuations run inline: the loop continues on the completing thread
     private CancellationTokenSource _token = new();
-    private long _inFlight; // the id of the call in flight, 0 when none; whoever swaps it to 0 completes the call
+    private long _inFlight; // the id of the run in progress, 0 when none; whoever swaps it to 0 completes the run
     private long _lastId;
-    private long _startedAt;
+    private long _startedAt; // when the call in progress started
+    private Work? _current;  // the run in progress, or the last one
 
     public StreamCall(IEventStream stream, TimeProvider timeProvider, TimeSpan timeout, CancellationToken stop)
     {
@@ -47,22 +57,26 @@ internal sealed class StreamCall : IValueTaskSource<Attempt>, IDisposable
     /// <summary>Gets whether the stream takes batches (<see cref="IBatchEventStream"/>).</summary>
     public bool Batches => _batchStream is not null;
 
-    /// <summary>Publishes one envelope (a plain stream) or a batch (a batch stream); completes with how the attempt ended.</summary>
-    public ValueTask<Attempt> InvokeAsync(EventEnvelope? envelope, ReadOnlyMemory<EventEnvelope> batch)
+    /// <summary>
+    /// Publishes <paramref name="envelopes"/>: in one call to a batch stream, else one by one until the first that does
+    /// not succeed. Completes with how many were delivered and, when not all, how the next one's attempt ended.
+    /// </summary>
+    public ValueTask<Run> InvokeAsync(ReadOnlyMemory<EventEnvelope> envelopes)
     {
         if (_stop.IsCancellationRequested)
         {
-            return new ValueTask<Attempt>(new Attempt(Outcome.DroppedShutdown, null));
+            return new ValueTask<Run>(new Run(0, new Attempt(Outcome.DroppedShutdown, null)));
         }
 
         _core.Reset();
         long id = ++_lastId;
-        _startedAt = _timeProvider.GetTimestamp();
-        var work = new Work(this, id, envelope, batch, _token.Token);
+        Volatile.Write(ref _startedAt, _timeProvider.GetTimestamp());
+        var work = new Work(this, id, envelopes, _token.Token);
+        _current = work;
         Volatile.Write(ref _inFlight, id);
         _watchdog.Change(_timeout, Timeout.InfiniteTimeSpan);
         ThreadPool.UnsafeQueueUserWorkItem(work, preferLocal: true);
-        return new ValueTask<Attempt>(this, _core.Version);
+        return new ValueTask<Run>(this, _core.Version);
     }
 
     /// <summary>Classifies what a call threw. A stream's own cancellation is a failed attempt; only the service's stop is a shutdown.</summary>
@@ -73,23 +87,30 @@ internal sealed class StreamCall : IValueTaskSource<Attempt>, IDisposable
         _ => new Attempt(Outcome.FailedStreamError, exception),
     };
 
-    private void Complete(long id, Attempt attempt)
+    /// <summary>Ends run <paramref name="id"/> with <paramref name="next"/> as the outcome of its first undelivered envelope, if nothing ended it first.</summary>
+    private void Complete(long id, Attempt next)
     {
         if (Interlocked.CompareExchange(ref _inFlight, 0, id) != id)
         {
-            return; // another completion won: the call timed out, stopped, or finished already
+            return; // another completion won: the run timed out, stopped, or finished already
         }
 
+        Work run = _current!; // still this run's: the next starts only after this completion is consumed
+        int delivered = Interlocked.Exchange(ref run.Progress, Over);
         _watchdog.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        if (attempt.Outcome is Outcome.FailedTimeout or Outcome.DroppedShutdown)
+        if (delivered == run.Count)
         {
-            // The stream may still hold the call: cancel its token, and give the next call a fresh one.
+            next = new Attempt(Outcome.Delivered, null); // everything went through before the deadline was seen
+        }
+        else if (next.Outcome is Outcome.FailedTimeout or Outcome.DroppedShutdown)
+        {
+            // The stream may still hold the call: cancel its token, and give the next run a fresh one.
             CancellationTokenSource abandoned = _token;
             _token = new CancellationTokenSource();
             _ = abandoned.CancelAsync().ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
 
-        _core.SetResult(attempt);
+        _core.SetResult(new Run(delivered, next));
     }
 
     private void OnWatchdog()
@@ -107,7 +128,7 @@ internal sealed class StreamCall : IValueTaskSource<Attempt>, IDisposable
         }
         else
         {
-            _watchdog.Change(_timeout - elapsed, Timeout.InfiniteTimeSpan); // a later call than the one it was armed for
+            _watchdog.Change(_timeout - elapsed, Timeout.InfiniteTimeSpan); // a later call of the run than the one it was armed for
         }
     }
 
@@ -126,59 +147,93 @@ internal sealed class StreamCall : IValueTaskSource<Attempt>, IDisposable
         _watchdog.Dispose();
     }
 
-    Attempt IValueTaskSource<Attempt>.GetResult(short token) => _core.GetResult(token);
+    Run IValueTaskSource<Run>.GetResult(short token) => _core.GetResult(token);
 
-    ValueTaskSourceStatus IValueTaskSource<Attempt>.GetStatus(short token) => _core.GetStatus(token);
+    ValueTaskSourceStatus IValueTaskSource<Run>.GetStatus(short token) => _core.GetStatus(token);
 
-    void IValueTaskSource<Attempt>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+    void IValueTaskSource<Run>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
         => _core.OnCompleted(continuation, state, token, flags);
 
-    /// <summary>One call, with everything it needs captured, so that a late work item can never run another call's envelope.</summary>
-    private sealed class Work(StreamCall owner, long id, EventEnvelope? envelope, ReadOnlyMemory<EventEnvelope> batch, CancellationToken token) : IThreadPoolWorkItem
+    /// <summary>What a run achieved: how many envelopes were delivered, in order, and how the attempt of the next one ended (<see cref="Outcome.Delivered"/> when all were).</summary>
+    internal readonly record struct Run(int Delivered, Attempt Next);
+
+    /// <summary>One run, with everything it needs captured, so that a late work item can never call the stream for another run.</summary>
+    private sealed class Work(StreamCall owner, long id, ReadOnlyMemory<EventEnvelope> envelopes, CancellationToken token) : IThreadPoolWorkItem
     {
-        public void Execute()
+        /// <summary>Envelopes delivered so far; <see cref="Over"/> once the run is completed. Moved only by compare-and-swap.</summary>
+        public int Progress;
+
+        public int Count => envelopes.Length;
+
+        public void Execute() => Continue();
+
+        /// <summary>Calls the stream for the run's next envelopes until one is pending, fails, or the run is over.</summary>
+        private void Continue()
         {
-            if (Volatile.Read(ref owner._inFlight) != id)
+            while (Volatile.Read(ref owner._inFlight) == id)
             {
-                return; // timed out or stopped before it started: do not call the stream at all
-            }
+                Volatile.Write(ref owner._startedAt, owner._timeProvider.GetTimestamp());
+                ValueTask publishing;
+                try
+                {
+                    publishing = owner._batchStream is { } batchStream
+                        ? batchStream.PublishBatchAsync(envelopes, token)
+                        : owner._stream.PublishAsync(envelopes.Span[Math.Max(0, Volatile.Read(ref Progress))], token);
+                }
+                catch (Exception exception)
+                {
+                    owner.Complete(id, owner.Classify(exception));
+                    return;
+                }
 
-            ValueTask publishing;
-            try
-            {
-                publishing = owner._batchStream is { } batchStream
-                    ? batchStream.PublishBatchAsync(batch, token)
-                    : owner._stream.PublishAsync(envelope!, token);
-            }
-            catch (Exception exception)
-            {
-                owner.Complete(id, owner.Classify(exception));
-                return;
-            }
+                if (!publishing.IsCompleted)
+                {
+                    publishing.AsTask().ContinueWith(static (t, state) => ((Work)state!).Finished(t), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    return;
+                }
 
-            if (publishing.IsCompleted)
-            {
-                owner.Complete(id, Observe(publishing));
-                return;
+                if (!Succeeded(publishing))
+                {
+                    return;
+                }
             }
-
-            Task task = publishing.AsTask();
-            task.ContinueWith(static (t, state) => ((Work)state!).Finished(t), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
-        private void Finished(Task task) => owner.Complete(id, Observe(new ValueTask(task)));
+        private void Finished(Task task)
+        {
+            if (Succeeded(new ValueTask(task)))
+            {
+                Continue();
+            }
+        }
 
-        private Attempt Observe(ValueTask publishing)
+        /// <summary>Observes one finished call; on success counts it and says whether the run goes on, else ends the run.</summary>
+        private bool Succeeded(ValueTask publishing)
         {
             try
             {
                 publishing.GetAwaiter().GetResult();
-                return new Attempt(Outcome.Delivered, null);
             }
             catch (Exception exception)
             {
-                return owner.Classify(exception);
+                owner.Complete(id, owner.Classify(exception));
+                return false;
             }
+
+            int from = Volatile.Read(ref Progress);
+            int to = owner._batchStream is null ? from + 1 : envelopes.Length;
+            if (from == Over || Interlocked.CompareExchange(ref Progress, to, from) != from)
+            {
+                return false; // the run was ended meanwhile (timed out or stopped): this success is not counted, and is retried
+            }
+
+            if (to == envelopes.Length)
+            {
+                owner.Complete(id, new Attempt(Outcome.Delivered, null));
+                return false;
+            }
+
+            return true;
         }
     }
 }

@@ -33,7 +33,7 @@ internal sealed class ImmuneMetrics : IDisposable
         _delivered = _meter.CreateCounter<long>("immune.envelopes.delivered", "{envelope}", "Envelopes the stream accepted.");
         _failed = _meter.CreateCounter<long>("immune.envelopes.failed", "{envelope}", "Envelopes that failed every attempt, by reason of the last one.");
         _dropped = _meter.CreateCounter<long>("immune.envelopes.dropped", "{envelope}", "Envelopes given up without a final attempt, by reason.");
-        _duration = _meter.CreateHistogram<double>("immune.envelope.delivery.duration", "s", "Time from the first attempt to delivery of an envelope, or of a batch of envelopes in one call.");
+        _duration = _meter.CreateHistogram<double>("immune.envelope.delivery.duration", "s", "Time from the first attempt to the stream's acceptance, per delivery: one batch call, or one run of envelopes a plain stream accepted in sequence.");
         _meter.CreateObservableGauge("immune.queue.length", queueLength, "{envelope}", "Envelopes waiting in the delivery queue.");
     }
 
@@ -53,7 +53,7 @@ internal sealed class ImmuneMetrics : IDisposable
         }
     }
 
-    /// <summary>Counts delivered envelopes; one batch call records its duration once.</summary>
+    /// <summary>Counts delivered envelopes; one delivery (a batch call, or a run of single calls) records its duration once.</summary>
     public void Delivered(int count, TimeSpan duration)
     {
         _delivered.Add(count);

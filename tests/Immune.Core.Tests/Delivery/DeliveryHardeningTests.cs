@@ -176,4 +176,41 @@ public sealed class DeliveryHardeningTests
         drop.Message.ShouldBe("Envelope sequence 2 (immune.event_published) of immune event 2 was dropped: queue_full. 0 other drop(s) since the last report.");
         drop.State.ShouldNotContain(p => p.Key == "EnvelopeId");
     }
+
+    [Fact]
+    public async Task DeliveryLoop_PlainStreamBlocksSynchronouslyMidRun_TheRunIsCutThereAndTheRestIsDelivered()
+    {
+        var gate = new TaskCompletionSource();
+        using var blocked = new ManualResetEventSlim();
+        var stream = new ScriptedStream(call =>
+        {
+            switch (call.Envelope.Payload.Message)
+            {
+                case "gate": return new ValueTask(gate.Task);
+                case "c": blocked.Wait(Events.HangGuard); break; // inside PublishAsync, on the run's thread
+            }
+
+            return ValueTask.CompletedTask;
+        });
+        await using var service = new ImmuneService(
+            stream, new ImmuneOptions { DeliveryAttempts = 1, PublishTimeout = TimeSpan.FromSeconds(2), ShutdownTimeout = TimeSpan.Zero }, null, _time);
+
+        await service.PublishAsync(Events.Info("gate"));
+        await stream.WhenCalled(1);
+        foreach (string message in new[] { "a", "b", "c", "d", "e" })
+        {
+            await service.PublishAsync(Events.Info(message)); // one batch, one run: a, b, then c blocks
+        }
+
+        gate.SetResult();
+        await stream.WhenCalled(4);
+        Task flushed = service.FlushAsync();
+        _time.Advance(TimeSpan.FromSeconds(2));
+        await flushed.WaitAsync(Events.HangGuard);
+        blocked.Set();
+
+        ImmuneDeliveryStats stats = service.GetDeliveryStats();
+        (stats.Delivered, stats.FailedTimeout, stats.Pending).ShouldBe((5L, 1L, 0L));
+        stream.Accepted.Select(e => e.Payload.Message).Take(5).ShouldBe(["gate", "a", "b", "d", "e"]);
+    }
 }
