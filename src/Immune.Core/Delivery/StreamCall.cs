@@ -14,8 +14,9 @@ namespace Immune.Delivery;
 /// stack, so a stream that blocks synchronously holds that work item's thread, not delivery.
 /// </para>
 /// <para>
-/// A watchdog timer on the injected <see cref="TimeProvider"/> is armed once per run and checks the call in progress
-/// (each call stamps its start); at a call's deadline it ends the run as timed out and cancels the call's token.
+/// A watchdog timer on the injected <see cref="TimeProvider"/> checks the call in progress (each call stamps its start);
+/// at a call's deadline it ends the run as timed out and cancels the call's token. It is armed when a run starts and
+/// finds it idle, and re-arms itself while runs go on, so a busy loop does not re-arm a timer per run.
 /// Exactly one completion wins per run (the work item's, the watchdog's or the shutdown's), and the envelopes that
 /// succeeded before it are counted by one handshake on the run's progress: a success the watchdog has already cut off is
 /// not counted (it is retried: at-least-once). A late work item finds its run over and calls the stream no more.
@@ -37,6 +38,7 @@ internal sealed class StreamCall : IValueTaskSource<StreamCall.Run>, IDisposable
     private long _inFlight; // the id of the run in progress, 0 when none; whoever swaps it to 0 completes the run
     private long _lastId;
     private long _startedAt; // when the call in progress started
+    private int _armed;      // 1 while the watchdog is due to fire; it stays armed across runs and goes idle when it finds none
     private Work? _current;  // the run in progress, or the last one
 
     public StreamCall(IEventStream stream, TimeProvider timeProvider, TimeSpan timeout, CancellationToken stop)
@@ -74,7 +76,14 @@ internal sealed class StreamCall : IValueTaskSource<StreamCall.Run>, IDisposable
         var work = new Work(this, id, envelopes, _token.Token);
         _current = work;
         Volatile.Write(ref _inFlight, id);
-        _watchdog.Change(_timeout, Timeout.InfiniteTimeSpan);
+
+        // Re-arming a system timer costs a signal to the timer thread: arm it only when idle. An armed watchdog was armed
+        // by an earlier run, so it fires before this run's deadline and re-arms for what remains.
+        if (Interlocked.Exchange(ref _armed, 1) == 0)
+        {
+            _watchdog.Change(_timeout, Timeout.InfiniteTimeSpan);
+        }
+
         ThreadPool.UnsafeQueueUserWorkItem(work, preferLocal: true);
         return new ValueTask<Run>(this, _core.Version);
     }
@@ -97,7 +106,6 @@ internal sealed class StreamCall : IValueTaskSource<StreamCall.Run>, IDisposable
 
         Work run = _current!; // still this run's: the next starts only after this completion is consumed
         int delivered = Interlocked.Exchange(ref run.Progress, Over);
-        _watchdog.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         if (delivered == run.Count)
         {
             next = new Attempt(Outcome.Delivered, null); // everything went through before the deadline was seen
@@ -115,6 +123,7 @@ internal sealed class StreamCall : IValueTaskSource<StreamCall.Run>, IDisposable
 
     private void OnWatchdog()
     {
+        Interlocked.Exchange(ref _armed, 0); // idle unless a run is in flight (a run starting now arms it again)
         long id = Volatile.Read(ref _inFlight);
         if (id == 0)
         {
@@ -126,9 +135,9 @@ internal sealed class StreamCall : IValueTaskSource<StreamCall.Run>, IDisposable
         {
             Complete(id, new Attempt(Outcome.FailedTimeout, new TimeoutException($"The stream did not complete the call within {_timeout}.")));
         }
-        else
+        else if (Interlocked.Exchange(ref _armed, 1) == 0)
         {
-            _watchdog.Change(_timeout - elapsed, Timeout.InfiniteTimeSpan); // a later call of the run than the one it was armed for
+            _watchdog.Change(_timeout - elapsed, Timeout.InfiniteTimeSpan); // a later call than the one it was armed for
         }
     }
 
