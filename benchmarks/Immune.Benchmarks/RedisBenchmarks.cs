@@ -21,6 +21,10 @@ public class RedisBenchmarks
     private NameValueEntry[] _entry = null!;
     private const string Key = "immune:bench";
 
+    /// <summary>Immune's batch size (the raw XADD rows ignore it).</summary>
+    [Params(256, 1024)]
+    public int MaxBatchSize { get; set; }
+
     [GlobalSetup]
     public async Task StartRedis()
     {
@@ -75,9 +79,9 @@ public class RedisBenchmarks
 
     private RedisStreamEventStream Transport() => new(_connection, new RedisStreamOptions { StreamKey = Key, MaxLength = 10_000 });
 
-    private static async Task PublishAllAsync(IEventStream stream)
+    private async Task PublishAllAsync(IEventStream stream)
     {
-        await using var service = new ImmuneService(stream, new ImmuneOptions { QueueCapacity = Envelopes });
+        await using var service = new ImmuneService(stream, new ImmuneOptions { QueueCapacity = Envelopes, MaxBatchSize = MaxBatchSize });
         for (int i = 0; i < Envelopes; i++)
         {
             await service.PublishAsync(Info);
