@@ -4,7 +4,7 @@ namespace Immune.Samples.Consumer;
 public interface IOnCallPager
 {
     /// <summary>Pages for a CRITICAL immune event.</summary>
-    /// <param name="dedupKey"><c>immune_critical_&lt;event_id&gt;</c>: the same incident always has the same key.</param>
+    /// <param name="dedupKey"><c>immune_critical_&lt;source&gt;_&lt;instance_id&gt;_&lt;event_id&gt;</c>: the same incident always has the same key, and no other incident has it.</param>
     /// <param name="envelope">The <c>immune.critical_event</c> envelope.</param>
     /// <param name="cancellationToken">Cancels the page.</param>
     /// <returns>A task that completes when the page was sent.</returns>

@@ -5,10 +5,13 @@ using StackExchange.Redis;
 namespace Immune.Samples.Consumer;
 
 /// <summary>
-/// Reads <c>immune:events</c> with a consumer group: pages on-call once per <c>immune.critical_event</c> (dedup key
-/// <c>immune_critical_&lt;event_id&gt;</c>, remembered in Redis next to the stream so no redelivery pages twice), counts
+/// Reads <c>immune:events</c> with a consumer group: pages on-call once per incident (<c>immune.critical_event</c>,
+/// dedup key <c>immune_critical_&lt;source&gt;_&lt;instance_id&gt;_&lt;event_id&gt;</c> — the event's fleet identity —
+/// remembered in Redis next to the stream so no redelivery pages twice), clears that key when the event is resolved
+/// (<c>immune.severity_changed</c> away from CRITICAL) so a re-escalation pages again, counts
 /// <c>immune.event_published</c> by severity, acknowledges after handling, reclaims what a crashed consumer left
-/// pending (<c>XAUTOCLAIM</c>), and moves malformed entries to a dead-letter stream instead of failing.
+/// pending (<c>XAUTOCLAIM</c>), moves malformed entries to a dead-letter stream instead of failing, and re-creates
+/// its group when the stream or group disappeared (<c>NOGROUP</c>, e.g. after a Redis restart without persistence).
 /// </summary>
 public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPager pager, ImmuneStreamConsumerOptions options, ILogger<ImmuneStreamConsumer> logger)
 {
@@ -55,6 +58,24 @@ public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPa
         return handled;
     }
 
+    /// <summary>
+    /// Handles one batch (<see cref="ProcessBatchAsync"/>); when the group or the stream is gone (<c>NOGROUP</c>),
+    /// re-creates the group and goes on.
+    /// </summary>
+    public async Task<int> ProcessOrRecoverAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await ProcessBatchAsync(cancellationToken);
+        }
+        catch (RedisServerException exception) when (exception.Message.StartsWith("NOGROUP", StringComparison.Ordinal))
+        {
+            logger.LogWarning("The consumer group {Group} of {Stream} is gone; re-creating it", options.Group, options.StreamKey);
+            await EnsureGroupAsync();
+            return await ProcessBatchAsync(cancellationToken);
+        }
+    }
+
     /// <summary>Runs until cancelled; a failing batch is logged and retried after the poll interval.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -64,12 +85,22 @@ public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPa
             int handled;
             try
             {
-                handled = await ProcessBatchAsync(cancellationToken);
+                handled = await ProcessOrRecoverAsync(cancellationToken);
             }
             catch (Exception exception) when (exception is RedisException or TimeoutException)
             {
                 logger.LogWarning(exception, "Reading {Stream} failed; retrying", options.StreamKey);
                 handled = 0;
+            }
+
+            if (handled > 0)
+            {
+                logger.LogInformation(
+                    "Handled {Handled} entries; immune.event_published so far: {Info} INFO, {Warning} WARNING, {Critical} CRITICAL",
+                    handled,
+                    _published.GetValueOrDefault(ImmuneSeverity.Info),
+                    _published.GetValueOrDefault(ImmuneSeverity.Warning),
+                    _published.GetValueOrDefault(ImmuneSeverity.Critical));
             }
 
             if (handled == 0)
@@ -109,6 +140,10 @@ public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPa
             case ImmuneEventTypes.EventPublished:
                 _published.AddOrUpdate(envelope.Payload.Severity, 1, static (_, count) => count + 1);
                 break;
+            case ImmuneEventTypes.SeverityChanged when envelope.Payload is ImmuneSeverityChangedPayload { PreviousSeverity: ImmuneSeverity.Critical } changed
+                && changed.Severity != ImmuneSeverity.Critical:
+                await db.KeyDeleteAsync(PageMarker(DedupKey(envelope))); // resolved: a re-escalation is a new page
+                break;
         }
 
         await db.StreamAcknowledgeAsync(options.StreamKey, options.Group, entry.Id);
@@ -116,8 +151,8 @@ public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPa
 
     private async Task PageOnceAsync(IDatabase db, EventEnvelope envelope, CancellationToken cancellationToken)
     {
-        string dedupKey = $"immune_critical_{envelope.Payload.EventId}";
-        var marker = new RedisKey($"{options.StreamKey}:paged:{dedupKey}");
+        string dedupKey = DedupKey(envelope);
+        RedisKey marker = PageMarker(dedupKey);
         if (!await db.StringSetAsync(marker, envelope.Id, options.DedupFor, When.NotExists))
         {
             return; // paged already, by this consumer or another
@@ -133,4 +168,10 @@ public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPa
             throw;
         }
     }
+
+    /// <summary>The paging dedup key: the event's fleet identity, since event ids restart at 1 in every producer process.</summary>
+    public static string DedupKey(EventEnvelope envelope)
+        => $"immune_critical_{envelope.Source}_{envelope.Meta.InstanceId ?? "-"}_{envelope.Payload.EventId}";
+
+    private RedisKey PageMarker(string dedupKey) => new($"{options.StreamKey}:paged:{dedupKey}");
 }

@@ -13,8 +13,8 @@ namespace Immune;
 /// <remarks>
 /// <c>id</c>, <c>source</c> (a URI-reference), <c>type</c> and <c>time</c> (RFC 3339, milliseconds) carry the envelope's
 /// fields; <c>subject</c> carries <see cref="EventEnvelope.Target"/> when there is one; <c>data</c> is the payload object of
-/// the wire format with <c>datacontenttype</c> <c>application/json</c>; the extensions <c>correlationid</c> and
-/// <c>immuneversion</c> carry <see cref="EventEnvelope.Meta"/>. Trimming- and NativeAOT-safe.
+/// the wire format with <c>datacontenttype</c> <c>application/json</c>; the extensions <c>correlationid</c>,
+/// <c>immuneversion</c> and <c>instanceid</c> carry <see cref="EventEnvelope.Meta"/>. Trimming- and NativeAOT-safe.
 /// </remarks>
 public static class ImmuneCloudEvents
 {
@@ -33,6 +33,7 @@ public static class ImmuneCloudEvents
     private static readonly JsonEncodedText SubjectName = JsonEncodedText.Encode("subject");
     private static readonly JsonEncodedText CorrelationIdName = JsonEncodedText.Encode("correlationid");
     private static readonly JsonEncodedText ImmuneVersionName = JsonEncodedText.Encode("immuneversion");
+    private static readonly JsonEncodedText InstanceIdName = JsonEncodedText.Encode("instanceid");
     private static readonly JsonEncodedText DataName = JsonEncodedText.Encode("data");
     private static readonly JsonEncodedText DataBase64Name = JsonEncodedText.Encode("data_base64");
 
@@ -60,6 +61,11 @@ public static class ImmuneCloudEvents
 
             writer.WriteString(CorrelationIdName, envelope.Meta.CorrelationId);
             writer.WriteString(ImmuneVersionName, envelope.Meta.Version);
+            if (envelope.Meta.InstanceId is not null)
+            {
+                writer.WriteString(InstanceIdName, envelope.Meta.InstanceId);
+            }
+
             writer.WritePropertyName(DataName);
             EventEnvelopeJsonConverter.WritePayload(writer, envelope.Payload);
             writer.WriteEndObject();
@@ -110,7 +116,7 @@ public static class ImmuneCloudEvents
             throw new JsonException($"Invalid CloudEvent: the document must be a JSON object, not {WireFormat.Describe(reader.TokenType)}.");
         }
 
-        string? specVersion = null, id = null, source = null, type = null, subject = null, correlationId = null, version = null, contentType = null;
+        string? specVersion = null, id = null, source = null, type = null, subject = null, correlationId = null, version = null, contentType = null, instanceId = null;
         DateTimeOffset? time = null;
         Utf8JsonReader data = default;
         bool hasData = false;
@@ -124,6 +130,7 @@ public static class ImmuneCloudEvents
             else if (reader.ValueTextEquals(SubjectName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 16, "subject"); reader.Read(); subject = EventEnvelopeJsonConverter.ReadOptionalString(ref reader, "subject"); }
             else if (reader.ValueTextEquals(CorrelationIdName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 32, "correlationid"); reader.Read(); correlationId = EventEnvelopeJsonConverter.ReadRequiredString(ref reader, "correlationid"); }
             else if (reader.ValueTextEquals(ImmuneVersionName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 64, "immuneversion"); reader.Read(); version = EventEnvelopeJsonConverter.ReadRequiredString(ref reader, "immuneversion"); }
+            else if (reader.ValueTextEquals(InstanceIdName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 2048, "instanceid"); reader.Read(); instanceId = EventEnvelopeJsonConverter.ReadOptionalString(ref reader, "instanceid"); }
             else if (reader.ValueTextEquals(DataContentTypeName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 128, "datacontenttype"); reader.Read(); contentType = EventEnvelopeJsonConverter.ReadOptionalString(ref reader, "datacontenttype"); }
             else if (reader.ValueTextEquals(TimeName.EncodedUtf8Bytes))
             {
@@ -176,7 +183,7 @@ public static class ImmuneCloudEvents
         }
 
         ImmunePayload payload = EventEnvelopeJsonConverter.ReadPayload(ref data, type, PayloadPaths.CloudEvent);
-        return new EventEnvelope(id, type, source, subject, time.Value, payload, new EventMeta(correlationId) { Version = version ?? EventMeta.CurrentVersion });
+        return new EventEnvelope(id, type, source, subject, time.Value, payload, new EventMeta(correlationId) { Version = version ?? EventMeta.CurrentVersion, InstanceId = instanceId });
     }
 
     private static JsonException Invalid(string attribute, string problem) => new($"Invalid CloudEvent: '{attribute}' {problem}.");

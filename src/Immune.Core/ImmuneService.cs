@@ -84,9 +84,17 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
         else
         {
             var reporter = new DeliveryReporter(_logger, _metrics, _timeProvider, _options.DeliveryLogInterval);
-            _pipeline = new DeliveryPipeline(eventStream, _options, _timeProvider, reporter, jitter);
+            _pipeline = new DeliveryPipeline(eventStream, _options, InstanceId, _timeProvider, reporter, jitter);
         }
     }
+
+    /// <summary>
+    /// Gets this instance's identity on the wire: 16 random hex digits drawn at construction, new on every start and
+    /// never configured, written into every envelope as <see cref="EventMeta.InstanceId"/> (<c>meta.instance_id</c>).
+    /// Event ids restart at 1 in every process; (<see cref="ImmuneOptions.Source"/>, <see cref="InstanceId"/>, event id)
+    /// names an event across a fleet.
+    /// </summary>
+    public string InstanceId { get; } = System.Security.Cryptography.RandomNumberGenerator.GetHexString(16, lowercase: true);
 
     /// <summary>The delivery loop, for tests that must see it end.</summary>
     internal Task DeliveryLoop => _pipeline?.Loop ?? Task.CompletedTask;

@@ -245,6 +245,39 @@ public sealed class ImmuneJsonTests
         Should.Throw<ArgumentNullException>(() => ImmuneJson.DeserializeEnvelope((string)null!));
     }
 
+    [Fact]
+    public void InstanceId_IsWrittenAsMetaInstanceIdAndReadBack_AndItsAbsenceIsAccepted()
+    {
+        EventEnvelope withInstance = Critical() with { Meta = new EventMeta(Correlation) { InstanceId = "0123456789abcdef" } };
+
+        string json = ImmuneJson.Serialize(withInstance);
+
+        json.ShouldEndWith("""
+            "meta":{"correlation_id":"4bf92f3577b34da6a3ce929d0e0e4736","version":"1.0","instance_id":"0123456789abcdef"}}
+            """);
+        ImmuneJson.DeserializeEnvelope(json).Meta.InstanceId.ShouldBe("0123456789abcdef");
+        ImmuneJson.DeserializeEnvelope(CriticalJson).Meta.InstanceId.ShouldBeNull(); // another producer's envelope
+        ImmuneJson.Serialize(Critical()).ShouldBe(CriticalJson); // nothing written when there is none
+        Should.Throw<JsonException>(() => ImmuneJson.DeserializeEnvelope(json.Replace("\"instance_id\":\"0123456789abcdef\"", "\"instance_id\":7")))
+            .Message.ShouldContain("'meta.instance_id' must be a string");
+    }
+
+    [Fact]
+    public void InstanceId_TravelsAsTheCloudEventsExtensionInstanceid()
+    {
+        EventEnvelope withInstance = Critical() with { Meta = new EventMeta(Correlation) { InstanceId = "0123456789abcdef" } };
+
+        string cloudEvent = ImmuneCloudEvents.Serialize(withInstance);
+
+        using (JsonDocument document = JsonDocument.Parse(cloudEvent))
+        {
+            document.RootElement.GetProperty("instanceid").GetString().ShouldBe("0123456789abcdef");
+        }
+
+        ImmuneCloudEvents.Deserialize(cloudEvent).Meta.InstanceId.ShouldBe("0123456789abcdef");
+        ImmuneCloudEvents.Deserialize(ImmuneCloudEvents.Serialize(Critical())).Meta.InstanceId.ShouldBeNull();
+    }
+
     /// <summary>Compares envelopes field by field, and meta through its JSON form (dictionaries compare by reference).</summary>
     private sealed class EnvelopeComparer : IEqualityComparer<EventEnvelope>
     {

@@ -23,6 +23,22 @@ public sealed partial class ImmuneServiceTests
     private static partial Regex EnvelopeId();
 
     [Fact]
+    public async Task InstanceId_SixteenRandomHexDigitsNewOnEveryConstruction_IsOnEveryEnvelope()
+    {
+        await using ImmuneService service = CreateService();
+        await using ImmuneService another = CreateService();
+
+        long id = await service.PublishAsync(Events.Warning());
+        await service.ChangeSeverityAsync(id, ImmuneSeverity.Critical);
+        await service.FlushAsync();
+
+        service.InstanceId.ShouldMatch("^[0-9a-f]{16}$");
+        another.InstanceId.ShouldNotBe(service.InstanceId);
+        _stream.Envelopes.Count.ShouldBe(3);
+        _stream.Envelopes.ShouldAllBe(e => e.Meta.InstanceId == service.InstanceId);
+    }
+
+    [Fact]
     public async Task PublishAsync_Info_PublishesOneEventPublishedEnvelopeWithEveryField()
     {
         await using ImmuneService service = CreateService();

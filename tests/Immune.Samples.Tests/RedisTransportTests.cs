@@ -27,7 +27,8 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
         new ImmuneStreamConsumerOptions { StreamKey = _stream, DeadLetterKey = _stream + ":dead", ConsumerName = name, ReclaimAfter = reclaimAfter ?? TimeSpan.FromMinutes(5), BatchSize = 7 },
         NullLogger<ImmuneStreamConsumer>.Instance);
 
-    private async Task PublishAsync(params NewImmuneEvent[] events)
+    /// <summary>Publishes through a new service instance (a new process, as far as the stream can tell); returns its instance id.</summary>
+    private async Task<string> PublishAsync(params NewImmuneEvent[] events)
     {
         await using var service = new ImmuneService(new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = _stream }));
         foreach (NewImmuneEvent e in events)
@@ -37,7 +38,10 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
 
         await service.FlushAsync();
         service.GetDeliveryStats().Delivered.ShouldBe(service.GetDeliveryStats().Queued);
+        return service.InstanceId;
     }
+
+    private static string PageKey(string instanceId, long eventId) => $"immune_critical_immune_service_{instanceId}_{eventId}";
 
     private static NewImmuneEvent Critical(string message) => new(ImmuneSeverity.Critical, ImmuneEventType.PolicyViolation, message);
 
@@ -107,7 +111,7 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
     [Fact]
     public async Task Consumers_OneCrashesBeforeAck_AnotherReclaimsAndPagesOnce()
     {
-        await PublishAsync(Critical("a"), Critical("b"));
+        string instance = await PublishAsync(Critical("a"), Critical("b"));
         var pager = Substitute.For<IOnCallPager>();
         ImmuneStreamConsumer survivor = Consumer("survivor", pager, reclaimAfter: TimeSpan.Zero);
         await survivor.EnsureGroupAsync();
@@ -119,8 +123,8 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
 
         handled.ShouldBe(4);
         again.ShouldBe(0);
-        await pager.Received(1).PageAsync("immune_critical_1", Arg.Any<EventEnvelope>(), Arg.Any<CancellationToken>());
-        await pager.Received(1).PageAsync("immune_critical_2", Arg.Any<EventEnvelope>(), Arg.Any<CancellationToken>());
+        await pager.Received(1).PageAsync(PageKey(instance, 1), Arg.Any<EventEnvelope>(), Arg.Any<CancellationToken>());
+        await pager.Received(1).PageAsync(PageKey(instance, 2), Arg.Any<EventEnvelope>(), Arg.Any<CancellationToken>());
         pager.ReceivedCalls().Count().ShouldBe(2);
         (await Db.StreamPendingAsync(_stream, "immune-consumers")).PendingMessageCount.ShouldBe(0);
     }
@@ -128,7 +132,7 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
     [Fact]
     public async Task Consumer_SameCriticalEnvelopeDeliveredTwice_PagesOnce()
     {
-        await PublishAsync(Critical("once"));
+        string instance = await PublishAsync(Critical("once"));
         StreamEntry critical = (await Db.StreamRangeAsync(_stream)).Single(e => (string?)e["type"] == ImmuneEventTypes.CriticalEvent);
         await Db.StreamAddAsync(_stream, critical.Values); // a producer retry wrote it again
         var pager = Substitute.For<IOnCallPager>();
@@ -137,7 +141,7 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
 
         (await consumer.ProcessBatchAsync()).ShouldBe(3);
 
-        await pager.Received(1).PageAsync("immune_critical_1", Arg.Any<EventEnvelope>(), Arg.Any<CancellationToken>());
+        await pager.Received(1).PageAsync(PageKey(instance, 1), Arg.Any<EventEnvelope>(), Arg.Any<CancellationToken>());
     }
 
     [Fact]
@@ -273,6 +277,69 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
         entries.Length.ShouldBe(2);
         ((string?)entries[0]["id"]).ShouldBe((string?)entries[1]["id"]); // a consumer deduplicating by id sees it once
         service.GetDeliveryStats().Delivered.ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Consumer_ProducerRestartedSoEventIdsRepeat_EveryIncidentIsPagedOnce()
+    {
+        string before = await PublishAsync(Critical("a"), Critical("b"));
+        var pager = Substitute.For<IOnCallPager>();
+        ImmuneStreamConsumer consumer = Consumer("pager", pager);
+        await consumer.EnsureGroupAsync();
+        await consumer.ProcessBatchAsync();
+
+        string after = await PublishAsync(Critical("c"), Critical("d")); // the restarted process numbers from 1 again
+        while (await consumer.ProcessBatchAsync() > 0)
+        {
+        }
+
+        after.ShouldNotBe(before);
+        foreach (string key in new[] { PageKey(before, 1), PageKey(before, 2), PageKey(after, 1), PageKey(after, 2) })
+        {
+            await pager.Received(1).PageAsync(key, Arg.Any<EventEnvelope>(), Arg.Any<CancellationToken>());
+        }
+
+        pager.ReceivedCalls().Count().ShouldBe(4);
+    }
+
+    [Fact]
+    public async Task Consumer_IncidentResolvedThenEscalatedAgain_PagesAgain()
+    {
+        string instance;
+        await using (var service = new ImmuneService(new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = _stream })))
+        {
+            long id = await service.PublishAsync(Critical("flapping"));
+            await service.ChangeSeverityAsync(id, ImmuneSeverity.Info);     // resolved
+            await service.ChangeSeverityAsync(id, ImmuneSeverity.Critical); // back
+            await service.FlushAsync();
+            instance = service.InstanceId;
+        }
+
+        var pager = Substitute.For<IOnCallPager>();
+        ImmuneStreamConsumer consumer = Consumer("pager", pager);
+        await consumer.EnsureGroupAsync();
+        while (await consumer.ProcessBatchAsync() > 0)
+        {
+        }
+
+        await pager.Received(2).PageAsync(PageKey(instance, 1), Arg.Any<EventEnvelope>(), Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task Consumer_StreamAndGroupGone_RecreatesTheGroupAndGoesOn()
+    {
+        await PublishAsync(Info("before"));
+        ImmuneStreamConsumer consumer = Consumer("solo", Substitute.For<IOnCallPager>());
+        await consumer.EnsureGroupAsync();
+        (await consumer.ProcessOrRecoverAsync()).ShouldBe(1);
+
+        await Db.KeyDeleteAsync(_stream); // as after a restart of a Redis without persistence
+        await Should.ThrowAsync<RedisServerException>(() => consumer.ProcessBatchAsync()); // NOGROUP
+        (await consumer.ProcessOrRecoverAsync()).ShouldBe(0);
+        await PublishAsync(Info("after"));
+
+        (await consumer.ProcessOrRecoverAsync()).ShouldBe(1);
+        consumer.PublishedBySeverity[ImmuneSeverity.Info].ShouldBe(2);
     }
 
     /// <summary>Forwards batches to a real stream, recording their sizes; a script may wrap each call.</summary>

@@ -29,6 +29,7 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
     private static readonly JsonEncodedText ChangedAtName = JsonEncodedText.Encode("changed_at");
     private static readonly JsonEncodedText CorrelationIdName = JsonEncodedText.Encode("correlation_id");
     private static readonly JsonEncodedText VersionName = JsonEncodedText.Encode("version");
+    private static readonly JsonEncodedText InstanceIdName = JsonEncodedText.Encode("instance_id");
 
     public override void Write(Utf8JsonWriter writer, EventEnvelope value, JsonSerializerOptions options)
     {
@@ -45,6 +46,11 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
         EventMeta meta = value.Meta ?? throw new JsonException("The envelope has no meta.");
         writer.WriteString(CorrelationIdName, meta.CorrelationId);
         writer.WriteString(VersionName, meta.Version);
+        if (meta.InstanceId is not null)
+        {
+            writer.WriteString(InstanceIdName, meta.InstanceId);
+        }
+
         writer.WriteEndObject();
         writer.WriteEndObject();
     }
@@ -231,12 +237,13 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
             throw WireFormat.Invalid("meta", $"must be an object, not {WireFormat.Describe(reader.TokenType)}");
         }
 
-        string? correlationId = null, version = null;
+        string? correlationId = null, version = null, instanceId = null;
         int seen = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals(CorrelationIdName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 1, "meta.correlation_id"); reader.Read(); correlationId = ReadRequiredString(ref reader, "meta.correlation_id"); }
             else if (reader.ValueTextEquals(VersionName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 2, "meta.version"); reader.Read(); version = ReadRequiredString(ref reader, "meta.version"); }
+            else if (reader.ValueTextEquals(InstanceIdName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 4, "meta.instance_id"); reader.Read(); instanceId = ReadOptionalString(ref reader, "meta.instance_id"); }
             else
             {
                 reader.Read();
@@ -251,7 +258,7 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
             throw WireFormat.Invalid("meta.version", $"is \"{version}\"; this reader understands Charter 1.x");
         }
 
-        return new EventMeta(correlationId) { Version = version };
+        return new EventMeta(correlationId) { Version = version, InstanceId = instanceId };
     }
 
     private static long ReadEventId(ref Utf8JsonReader reader, string path)

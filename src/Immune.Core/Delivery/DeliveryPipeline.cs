@@ -38,12 +38,12 @@ internal sealed class DeliveryPipeline
     private bool _stopping;
     private TaskCompletionSource? _wakeup;
 
-    public DeliveryPipeline(IEventStream stream, ImmuneOptions options, TimeProvider timeProvider, DeliveryReporter reporter, Func<double>? jitter = null)
+    public DeliveryPipeline(IEventStream stream, ImmuneOptions options, string instanceId, TimeProvider timeProvider, DeliveryReporter reporter, Func<double>? jitter = null)
     {
         _options = options;
         _timeProvider = timeProvider;
         _reporter = reporter;
-        _envelopes = new EnvelopeFactory(options.Source);
+        _envelopes = new EnvelopeFactory(options.Source, instanceId);
         _queue = new DeliveryQueue(options.QueueCapacity);
         _batch = new BatchInHand(options.MaxBatchSize);
         _built = new EventEnvelope[options.MaxBatchSize];

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Immune.Delivery;
 
 /// <summary>Turns a <see cref="PendingEnvelope"/> into an <see cref="EventEnvelope"/>; used by the one delivery loop.</summary>
-internal sealed class EnvelopeFactory(string source)
+internal sealed class EnvelopeFactory(string source, string instanceId)
 {
     // The envelopes of one event follow each other: reuse their meta rather than format the trace id twice.
     private ActivityTraceId _lastCorrelation;
@@ -31,7 +31,7 @@ internal sealed class EnvelopeFactory(string source)
         if (_lastMeta is null || _lastCorrelation != pending.Correlation)
         {
             _lastCorrelation = pending.Correlation;
-            _lastMeta = new EventMeta(pending.Correlation.ToHexString());
+            _lastMeta = new EventMeta(pending.Correlation.ToHexString()) { InstanceId = instanceId };
         }
 
         return new EventEnvelope(EnvelopeIds.Next(pending.Timestamp), pending.Type, source, Target: null, pending.Timestamp, payload, _lastMeta);
