@@ -181,13 +181,19 @@ internal sealed class StreamCall : IValueTaskSource<StreamCall.Run>, IDisposable
         {
             while (Volatile.Read(ref owner._inFlight) == id)
             {
+                int next = Volatile.Read(ref Progress);
+                if (next == Over)
+                {
+                    return; // the run ended between the check and here
+                }
+
                 Volatile.Write(ref owner._startedAt, owner._timeProvider.GetTimestamp());
                 ValueTask publishing;
                 try
                 {
                     publishing = owner._batchStream is { } batchStream
                         ? batchStream.PublishBatchAsync(envelopes, token)
-                        : owner._stream.PublishAsync(envelopes.Span[Math.Max(0, Volatile.Read(ref Progress))], token);
+                        : owner._stream.PublishAsync(envelopes.Span[next], token);
                 }
                 catch (Exception exception)
                 {
