@@ -182,7 +182,10 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
         service.GetDeliveryStats().Failed.ShouldBe(3);
 
         var restored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        connection.ConnectionRestored += (_, _) => restored.TrySetResult();
+        connection.ConnectionRestored += (_, e) =>
+        {
+            if (e.ConnectionType == ConnectionType.Interactive) restored.TrySetResult(); // the connection commands use, not the subscriber
+        };
         await own.RestartAsync();
         await restored.Task.WaitAsync(TimeSpan.FromSeconds(30)); // the multiplexer reconnects by itself
 
