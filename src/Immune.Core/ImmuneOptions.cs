@@ -1,5 +1,4 @@
-using System.Globalization;
-using System.Text;
+using Immune.Internal;
 
 namespace Immune;
 
@@ -101,50 +100,24 @@ public sealed class ImmuneOptions
     /// <summary>Throws one <see cref="ArgumentException"/> whose message names every invalid option.</summary>
     internal void Validate()
     {
-        var problems = new List<string>();
+        var problems = new OptionsProblems(nameof(ImmuneOptions));
         if (!Enum.IsDefined(Delivery)) problems.Add($"Delivery must be Background or Inline (was {(int)Delivery}).");
         if (string.IsNullOrWhiteSpace(Source)) problems.Add("Source must not be null, empty or whitespace.");
-        Range(problems, nameof(RetentionCapacity), RetentionCapacity, 1, MaxCapacity);
-        Range(problems, nameof(QueueCapacity), QueueCapacity, 1, MaxCapacity);
-        Range(problems, nameof(MaxBatchSize), MaxBatchSize, 1, 10_000);
-        Range(problems, nameof(PublishTimeout), PublishTimeout, TimeSpan.FromTicks(1), MaxTimeout);
-        Range(problems, nameof(ShutdownTimeout), ShutdownTimeout, TimeSpan.Zero, MaxTimeout);
-        Range(problems, nameof(DeliveryAttempts), DeliveryAttempts, 1, 100);
-        Range(problems, nameof(RetryDelay), RetryDelay, TimeSpan.Zero, TimeSpan.FromMinutes(1));
-        Range(problems, nameof(DeliveryLogInterval), DeliveryLogInterval, TimeSpan.Zero, MaxTimeout);
-        Range(problems, nameof(MaxMessageLength), MaxMessageLength, 1, int.MaxValue);
-        Range(problems, nameof(MaxAgentIdLength), MaxAgentIdLength, 1, int.MaxValue);
-        Range(problems, nameof(MaxModuleLength), MaxModuleLength, 1, int.MaxValue);
-        Range(problems, nameof(MaxMetaEntries), MaxMetaEntries, 0, int.MaxValue);
-        Range(problems, nameof(MaxMetaDepth), MaxMetaDepth, 1, MetaDepthLimit);
-        Range(problems, nameof(MaxMetaValues), MaxMetaValues, 1, int.MaxValue);
-        Range(problems, nameof(MaxMetaStringLength), MaxMetaStringLength, 1, int.MaxValue);
-
-        if (problems.Count > 0)
-        {
-            var message = new StringBuilder("Invalid ImmuneOptions:");
-            foreach (string problem in problems)
-            {
-                message.Append(' ').Append(problem);
-            }
-
-            throw new ArgumentException(message.ToString(), "options");
-        }
-    }
-
-    private static void Range(List<string> problems, string name, int value, int min, int max)
-    {
-        if (value < min || value > max)
-        {
-            problems.Add(string.Create(CultureInfo.InvariantCulture, $"{name} must be from {min:N0} to {max:N0} (was {value:N0})."));
-        }
-    }
-
-    private static void Range(List<string> problems, string name, TimeSpan value, TimeSpan min, TimeSpan max)
-    {
-        if (value < min || value > max)
-        {
-            problems.Add(string.Create(CultureInfo.InvariantCulture, $"{name} must be from {min} to {max} (was {value})."));
-        }
+        problems.Range(nameof(RetentionCapacity), RetentionCapacity, 1, MaxCapacity);
+        problems.Range(nameof(QueueCapacity), QueueCapacity, 1, MaxCapacity);
+        problems.Range(nameof(MaxBatchSize), MaxBatchSize, 1, 10_000);
+        problems.Range(nameof(PublishTimeout), PublishTimeout, TimeSpan.FromTicks(1), MaxTimeout);
+        problems.Range(nameof(ShutdownTimeout), ShutdownTimeout, TimeSpan.Zero, MaxTimeout);
+        problems.Range(nameof(DeliveryAttempts), DeliveryAttempts, 1, 100);
+        problems.Range(nameof(RetryDelay), RetryDelay, TimeSpan.Zero, TimeSpan.FromMinutes(1));
+        problems.Range(nameof(DeliveryLogInterval), DeliveryLogInterval, TimeSpan.Zero, MaxTimeout);
+        problems.Range(nameof(MaxMessageLength), MaxMessageLength, 1, int.MaxValue);
+        problems.Range(nameof(MaxAgentIdLength), MaxAgentIdLength, 1, int.MaxValue);
+        problems.Range(nameof(MaxModuleLength), MaxModuleLength, 1, int.MaxValue);
+        problems.Range(nameof(MaxMetaEntries), MaxMetaEntries, 0, int.MaxValue);
+        problems.Range(nameof(MaxMetaDepth), MaxMetaDepth, 1, MetaDepthLimit);
+        problems.Range(nameof(MaxMetaValues), MaxMetaValues, 1, int.MaxValue);
+        problems.Range(nameof(MaxMetaStringLength), MaxMetaStringLength, 1, int.MaxValue);
+        problems.ThrowIfAny();
     }
 }

@@ -1,0 +1,28 @@
+using Immune.Internal;
+
+namespace Immune;
+
+/// <summary>Options of <see cref="ImmuneFleetView"/>. Validated when the view is constructed; the view keeps a copy.</summary>
+public sealed class ImmuneFleetOptions
+{
+    private const int MaxCapacity = 10_000_000;
+
+    /// <summary>
+    /// Gets or sets how many events the view counts; when full, the one recorded earliest leaves first, and an event
+    /// recorded earlier than every counted one is not counted. As many again may wait for their
+    /// <c>immune.event_published</c> (the oldest leaves first), and the ids of the last four times this many envelopes
+    /// are remembered to answer <see cref="ImmuneFleetView.Apply"/>. From 1 to 10,000,000.
+    /// </summary>
+    /// <value>The default value is 10,000.</value>
+    public int RetentionCapacity { get; set; } = 10_000;
+
+    internal ImmuneFleetOptions Clone() => (ImmuneFleetOptions)MemberwiseClone();
+
+    /// <summary>Throws one <see cref="ArgumentException"/> whose message names every invalid option.</summary>
+    internal void Validate()
+    {
+        var problems = new OptionsProblems(nameof(ImmuneFleetOptions));
+        problems.Range(nameof(RetentionCapacity), RetentionCapacity, 1, MaxCapacity);
+        problems.ThrowIfAny();
+    }
+}

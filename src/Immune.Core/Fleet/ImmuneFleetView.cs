@@ -1,0 +1,212 @@
+using Immune.Fleet;
+using Immune.Internal;
+
+namespace Immune;
+
+/// <summary>
+/// Answers "how healthy is the fleet over the last N minutes" from the envelopes a consumer reads: every instance of
+/// every service, folded into the summary <see cref="ImmuneService.GetHealthSummary"/> gives for one process.
+/// </summary>
+/// <remarks>
+/// <para>
+/// An event is named by its fleet identity (<see cref="EventEnvelope.Source"/>, <see cref="EventMeta.InstanceId"/>,
+/// <see cref="ImmunePayload.EventId"/>). Each envelope about it is an observation of its severity: the latest
+/// (<c>published_at</c>, <c>critical_at</c>, <c>changed_at</c>) wins, and at equal times a severity change outranks a
+/// critical event, which outranks the publication. So the state is the same in whatever order envelopes arrive —
+/// redelivered, reclaimed from a dead consumer, or split across consumers — and applying one twice changes nothing.
+/// Two severity changes of one event at the very same instant are taken in the order they arrive.
+/// </para>
+/// <para>
+/// An event counts once its <c>immune.event_published</c> arrived, at the recording time that envelope carries; the
+/// window is judged on it. Envelopes of other types (and of types this version does not know) are remembered and
+/// otherwise ignored. Memory is bounded by <see cref="ImmuneFleetOptions.RetentionCapacity"/>. Thread-safe; a summary
+/// costs O(log n) per source in the counted events.
+/// </para>
+/// </remarks>
+public sealed class ImmuneFleetView
+{
+    private static readonly ImmuneSeverity[] Severities = Enum.GetValues<ImmuneSeverity>();
+    private static readonly ImmuneEventType[] EventTypes = Enum.GetValues<ImmuneEventType>();
+
+    private readonly Gate _gate = new();
+    private readonly TimeProvider _timeProvider;
+    private readonly int _capacity;
+    private readonly RecentIds _applied;
+    private readonly Dictionary<FleetKey, FleetEvent> _events = [];
+    private readonly TallyTree<FleetEvent> _counted = new();
+    private readonly LinkedList<FleetEvent> _waiting = new();
+    private readonly SortedDictionary<string, FleetSource> _sources = new(StringComparer.Ordinal);
+
+    /// <summary>Creates an empty view.</summary>
+    /// <param name="options">The options; null for the defaults. The view keeps a copy.</param>
+    /// <param name="timeProvider">The clock that <see cref="GetHealthSummary"/> ends its window at; null for <see cref="TimeProvider.System"/>.</param>
+    /// <exception cref="ArgumentException">An option is invalid; the message names each one.</exception>
+    public ImmuneFleetView(ImmuneFleetOptions? options = null, TimeProvider? timeProvider = null)
+    {
+        ImmuneFleetOptions copy = options?.Clone() ?? new ImmuneFleetOptions();
+        copy.Validate();
+        _capacity = copy.RetentionCapacity;
+        _applied = new RecentIds((int)Math.Min(int.MaxValue, 4L * _capacity));
+        _timeProvider = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>Folds one envelope into the view.</summary>
+    /// <param name="envelope">An envelope read from the stream, e.g. by <see cref="ImmuneJson.DeserializeEnvelope(ReadOnlySpan{byte})"/>. Must not be null.</param>
+    /// <returns>False when an envelope with the same <see cref="EventEnvelope.Id"/> was applied already (it changes nothing); else true.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="envelope"/>, its id, source, meta or payload is null.</exception>
+    /// <exception cref="ArgumentException">The payload's severity or type is not a defined value.</exception>
+    public bool Apply(EventEnvelope envelope)
+    {
+        Guard.NotNull(envelope, nameof(envelope));
+        Guard.NotNull(envelope.Id, "envelope.Id");
+        Guard.NotNull(envelope.Source, "envelope.Source");
+        Guard.NotNull(envelope.Meta, "envelope.Meta");
+        ImmunePayload payload = envelope.Payload;
+        Guard.NotNull(payload, "envelope.Payload");
+        Guard.Defined(payload.Severity, "envelope.Payload.Severity");
+        Guard.Defined(payload.Type, "envelope.Payload.Type");
+
+        var key = new FleetKey(envelope.Source, envelope.Meta.InstanceId, payload.EventId);
+        lock (_gate)
+        {
+            if (!_applied.Add(envelope.Id))
+            {
+                return false;
+            }
+
+            switch (payload)
+            {
+                case ImmuneEventPublishedPayload published:
+                    Observe(key, payload, published.PublishedAt, ObservationRank.Published);
+                    Record(key, published.PublishedAt);
+                    break;
+                case ImmuneCriticalEventPayload critical:
+                    Observe(key, payload, critical.CriticalAt, ObservationRank.Critical);
+                    break;
+                case ImmuneSeverityChangedPayload changed:
+                    Observe(key, payload, changed.ChangedAt, ObservationRank.SeverityChanged);
+                    break;
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>Summarizes the events recorded in the last <paramref name="window"/>, across the fleet and per source.</summary>
+    /// <param name="window">How far back to look from now; <see cref="TimeSpan.MaxValue"/> for every counted event. Must not be negative.</param>
+    /// <returns>The summary; each event counted once, at its latest severity.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="window"/> is negative.</exception>
+    public ImmuneFleetSummary GetHealthSummary(TimeSpan window)
+    {
+        Guard.Window(window);
+        Tally fleet;
+        var sources = new List<ImmuneSourceHealth>();
+        DateTimeOffset now;
+        lock (_gate)
+        {
+            now = _timeProvider.GetUtcNow();
+            long from = window >= now - DateTimeOffset.MinValue ? long.MinValue : (now - window).UtcTicks;
+            fleet = _counted.From(from);
+            foreach (FleetSource source in _sources.Values)
+            {
+                Tally tally = source.Events.From(from);
+                if (tally.Total > 0)
+                {
+                    sources.Add(new ImmuneSourceHealth
+                    {
+                        Source = source.Name,
+                        Status = tally.Status,
+                        ActiveIssues = tally.Total,
+                        CriticalIssues = tally.Critical,
+                        Instances = source.Instances.From(from).Total,
+                    });
+                }
+            }
+        }
+
+        return new ImmuneFleetSummary
+        {
+            Status = fleet.Status,
+            ActiveIssues = fleet.Total,
+            CriticalIssues = fleet.Critical,
+            CountsBySeverity = Severities.ToDictionary(severity => severity, fleet.Count),
+            CountsByType = EventTypes.ToDictionary(type => type, fleet.Count),
+            Window = window,
+            GeneratedAt = now,
+            Sources = sources,
+        };
+    }
+
+    private void Observe(FleetKey key, ImmunePayload payload, DateTimeOffset at, ObservationRank rank)
+    {
+        if (!_events.TryGetValue(key, out FleetEvent? e))
+        {
+            e = new FleetEvent(key, payload.Type);
+            _events.Add(key, e);
+            e.Waiting = _waiting.AddLast(e);
+            if (_waiting.Count > _capacity)
+            {
+                Forget(_waiting.First!.Value);
+            }
+        }
+
+        if (e.Observe(payload.Severity, at, rank) && e.Counted is not null)
+        {
+            _counted.Retally(e.Counted, e.Tally);
+            _sources[key.Source].Events.Retally(e.CountedInSource!, e.Tally);
+        }
+    }
+
+    /// <summary>Starts counting the event at its recording time, making room by the earliest counted event when full.</summary>
+    private void Record(FleetKey key, DateTimeOffset recordedAt)
+    {
+        if (!_events.TryGetValue(key, out FleetEvent? e) || e.Counted is not null)
+        {
+            return; // forgotten at once (the view is full of waiting events), or recorded already
+        }
+
+        long ticks = recordedAt.UtcTicks;
+        if (_counted.Count == _capacity)
+        {
+            FleetEvent earliest = _counted.First!.Item;
+            if (ticks < earliest.RecordedTicks)
+            {
+                Forget(e); // earlier than everything counted: it would be the first to leave
+                return;
+            }
+
+            Forget(earliest);
+        }
+
+        _waiting.Remove(e.Waiting!);
+        e.Waiting = null;
+        e.RecordedTicks = ticks;
+        e.Counted = _counted.Add(ticks, e.Tally, e);
+        if (!_sources.TryGetValue(key.Source, out FleetSource? source))
+        {
+            _sources.Add(key.Source, source = new FleetSource(key.Source));
+        }
+
+        source.Count(e);
+    }
+
+    private void Forget(FleetEvent e)
+    {
+        _events.Remove(e.Key);
+        if (e.Waiting is not null)
+        {
+            _waiting.Remove(e.Waiting);
+            e.Waiting = null;
+            return;
+        }
+
+        _counted.Remove(e.Counted!);
+        e.Counted = null;
+        FleetSource source = _sources[e.Key.Source];
+        source.Uncount(e);
+        if (source.Events.Count == 0)
+        {
+            _sources.Remove(e.Key.Source);
+        }
+    }
+}
