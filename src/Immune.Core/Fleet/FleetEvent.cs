@@ -31,19 +31,29 @@ internal sealed class FleetEvent(FleetKey key, ImmuneEventType type)
     public Tally Tally => Tally.Of(Severity, Type);
 
     private long _seenTicks = long.MinValue;
-    private int _seenRank;
+    private ObservationRank _seenRank;
+    private ImmuneSeverity _seenPrevious;
 
-    /// <summary>Takes <paramref name="severity"/> when the observation is later than the latest so far; returns whether it did.</summary>
-    public bool Observe(ImmuneSeverity severity, DateTimeOffset at, ObservationRank rank)
+    /// <summary>
+    /// Takes <paramref name="severity"/> when the observation is later than the latest so far; returns whether the
+    /// severity changed. Two severity changes at the same instant (the wire keeps milliseconds) are ordered by their
+    /// chain: the one whose <paramref name="previous"/> is the other's severity is later. A change and its undoing
+    /// within one millisecond cannot be ordered; the first to arrive stays.
+    /// </summary>
+    public bool Observe(ImmuneSeverity severity, ImmuneSeverity previous, DateTimeOffset at, ObservationRank rank)
     {
         long ticks = at.UtcTicks;
-        if (ticks < _seenTicks || (ticks == _seenTicks && (int)rank <= _seenRank))
+        bool later = ticks > _seenTicks
+            || (ticks == _seenTicks && (rank > _seenRank
+                || (rank == ObservationRank.SeverityChanged && _seenRank == rank && previous == Severity && _seenPrevious != severity)));
+        if (!later)
         {
             return false;
         }
 
         _seenTicks = ticks;
-        _seenRank = (int)rank;
+        _seenRank = rank;
+        _seenPrevious = previous;
         bool changed = Severity != severity;
         Severity = severity;
         return changed;

@@ -77,14 +77,14 @@ public sealed class ImmuneFleetView
             switch (payload)
             {
                 case ImmuneEventPublishedPayload published:
-                    Observe(key, payload, published.PublishedAt, ObservationRank.Published);
+                    Observe(key, payload, payload.Severity, published.PublishedAt, ObservationRank.Published);
                     Record(key, published.PublishedAt);
                     break;
                 case ImmuneCriticalEventPayload critical:
-                    Observe(key, payload, critical.CriticalAt, ObservationRank.Critical);
+                    Observe(key, payload, payload.Severity, critical.CriticalAt, ObservationRank.Critical);
                     break;
                 case ImmuneSeverityChangedPayload changed:
-                    Observe(key, payload, changed.ChangedAt, ObservationRank.SeverityChanged);
+                    Observe(key, payload, changed.PreviousSeverity, changed.ChangedAt, ObservationRank.SeverityChanged);
                     break;
             }
 
@@ -137,7 +137,7 @@ public sealed class ImmuneFleetView
         };
     }
 
-    private void Observe(FleetKey key, ImmunePayload payload, DateTimeOffset at, ObservationRank rank)
+    private void Observe(FleetKey key, ImmunePayload payload, ImmuneSeverity previous, DateTimeOffset at, ObservationRank rank)
     {
         if (!_events.TryGetValue(key, out FleetEvent? e))
         {
@@ -150,7 +150,7 @@ public sealed class ImmuneFleetView
             }
         }
 
-        if (e.Observe(payload.Severity, at, rank) && e.Counted is not null)
+        if (e.Observe(payload.Severity, previous, at, rank) && e.Counted is not null)
         {
             _counted.Retally(e.Counted, e.Tally);
             _sources[key.Source].Events.Retally(e.CountedInSource!, e.Tally);

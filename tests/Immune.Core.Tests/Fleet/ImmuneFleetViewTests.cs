@@ -120,6 +120,23 @@ public sealed class ImmuneFleetViewTests
         view.GetHealthSummary(TimeSpan.MaxValue).CountsBySeverity[ImmuneSeverity.Info].ShouldBe(1);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Apply_TwoChangesInOneMillisecond_AreOrderedByTheirChain(bool reversed)
+    {
+        var view = new ImmuneFleetView(timeProvider: _time);
+        EventEnvelope published = Published("a", "i1", 1, ImmuneSeverity.Warning, Start);
+        EventEnvelope escalated = Changed(published, ImmuneSeverity.Critical, Start.AddSeconds(1));
+        EventEnvelope resolved = Changed(escalated, ImmuneSeverity.Info, Start.AddSeconds(1));
+        view.Apply(published);
+
+        view.Apply(reversed ? resolved : escalated);
+        view.Apply(reversed ? escalated : resolved);
+
+        view.GetHealthSummary(TimeSpan.MaxValue).CountsBySeverity[ImmuneSeverity.Info].ShouldBe(1);
+    }
+
     [Fact]
     public void GetHealthSummary_JudgesTheWindowOnRecordingTime()
     {
@@ -268,13 +285,13 @@ public sealed class ImmuneFleetViewTests
         => new($"evt_{source}_{instance}_{eventId}_p", ImmuneEventTypes.EventPublished, source, null, at,
             new ImmuneEventPublishedPayload(eventId, severity, ImmuneEventType.ErrorSpike, "m", at), new EventMeta("c") { InstanceId = instance });
 
-    private static EventEnvelope Changed(EventEnvelope published, ImmuneSeverity severity, DateTimeOffset at)
-        => published with
+    private static EventEnvelope Changed(EventEnvelope before, ImmuneSeverity severity, DateTimeOffset at)
+        => before with
         {
-            Id = $"{published.Id}_changed_{severity}_{at.UtcTicks}",
+            Id = $"{before.Id}_changed_{severity}_{at.UtcTicks}",
             Type = ImmuneEventTypes.SeverityChanged,
             Timestamp = at,
-            Payload = new ImmuneSeverityChangedPayload(published.Payload.EventId, severity, published.Payload.Type, "m", published.Payload.Severity, at),
+            Payload = new ImmuneSeverityChangedPayload(before.Payload.EventId, severity, before.Payload.Type, "m", before.Payload.Severity, at),
         };
 
     private static EventEnvelope Critical(EventEnvelope published, DateTimeOffset at)
