@@ -5,13 +5,14 @@ using StackExchange.Redis;
 namespace Immune.Samples.Consumer;
 
 /// <summary>
-/// Reads <c>immune:events</c> with a consumer group: pages on-call once per incident (<c>immune.critical_event</c>,
-/// dedup key <c>immune_critical_&lt;source&gt;_&lt;instance_id&gt;_&lt;event_id&gt;</c> — the event's fleet identity —
-/// remembered in Redis next to the stream so no redelivery pages twice), clears that key when the event is resolved
-/// (<c>immune.severity_changed</c> away from CRITICAL) so a re-escalation pages again, counts
-/// <c>immune.event_published</c> by severity, acknowledges after handling, reclaims what a crashed consumer left
-/// pending (<c>XAUTOCLAIM</c>), moves malformed entries to a dead-letter stream instead of failing, and re-creates
-/// its group when the stream or group disappeared (<c>NOGROUP</c>, e.g. after a Redis restart without persistence).
+/// Reads <c>immune:events</c> with a consumer group: pages on-call once per escalation — each
+/// <c>immune.critical_event</c> envelope, remembered by its <c>id</c> in Redis next to the stream, so a redelivery never
+/// pages twice while a re-escalation after a resolution (a new envelope) pages again, in whatever order the group's
+/// consumers handle them — under the dedup key <c>immune_critical_&lt;source&gt;_&lt;instance_id&gt;_&lt;event_id&gt;</c> (the
+/// event's fleet identity, which groups an event's pages); counts <c>immune.event_published</c> by severity;
+/// acknowledges after handling; reclaims what a crashed consumer left pending (<c>XAUTOCLAIM</c>); moves malformed
+/// entries to a dead-letter stream instead of failing; and re-creates its group when the stream or group disappeared
+/// (<c>NOGROUP</c>, e.g. after a Redis restart without persistence). The fleet's health is read by <see cref="ImmuneFleetFeed"/>.
 /// </summary>
 public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPager pager, ImmuneStreamConsumerOptions options, ILogger<ImmuneStreamConsumer> logger)
 {
@@ -140,10 +141,6 @@ public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPa
             case ImmuneEventTypes.EventPublished:
                 _published.AddOrUpdate(envelope.Payload.Severity, 1, static (_, count) => count + 1);
                 break;
-            case ImmuneEventTypes.SeverityChanged when envelope.Payload is ImmuneSeverityChangedPayload { PreviousSeverity: ImmuneSeverity.Critical } changed
-                && changed.Severity != ImmuneSeverity.Critical:
-                await db.KeyDeleteAsync(PageMarker(DedupKey(envelope))); // resolved: a re-escalation is a new page
-                break;
         }
 
         await db.StreamAcknowledgeAsync(options.StreamKey, options.Group, entry.Id);
@@ -152,8 +149,8 @@ public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPa
     private async Task PageOnceAsync(IDatabase db, EventEnvelope envelope, CancellationToken cancellationToken)
     {
         string dedupKey = DedupKey(envelope);
-        RedisKey marker = PageMarker(dedupKey);
-        if (!await db.StringSetAsync(marker, envelope.Id, options.DedupFor, When.NotExists))
+        RedisKey marker = new($"{options.StreamKey}:paged:{envelope.Id}");
+        if (!await db.StringSetAsync(marker, dedupKey, options.DedupFor, When.NotExists))
         {
             return; // paged already, by this consumer or another
         }
@@ -172,6 +169,4 @@ public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPa
     /// <summary>The paging dedup key: the event's fleet identity, since event ids restart at 1 in every producer process.</summary>
     public static string DedupKey(EventEnvelope envelope)
         => $"immune_critical_{envelope.Source}_{envelope.Meta.InstanceId ?? "-"}_{envelope.Payload.EventId}";
-
-    private RedisKey PageMarker(string dedupKey) => new($"{options.StreamKey}:paged:{dedupKey}");
 }

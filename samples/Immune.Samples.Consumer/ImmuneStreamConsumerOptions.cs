@@ -19,6 +19,6 @@ public sealed class ImmuneStreamConsumerOptions
     /// <summary>How long to wait when the stream had nothing new (StackExchange.Redis does not block on XREADGROUP).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>How long a page's dedup key is remembered.</summary>
+    /// <summary>How long a paged escalation is remembered, so that a redelivery of its envelope does not page again.</summary>
     public TimeSpan DedupFor { get; set; } = TimeSpan.FromDays(7);
 }

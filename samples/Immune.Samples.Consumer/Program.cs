@@ -1,18 +1,36 @@
+using Immune;
 using Immune.Samples.Consumer;
 using Immune.Samples.Redis;
 using StackExchange.Redis;
 
-HostApplicationBuilder builder = Host.CreateApplicationBuilder(args);
+// Pages on-call from immune.critical_event (a consumer group: each entry handled once across replicas) and serves the
+// fleet's health at GET /api/immune/fleet/health (every replica reads every envelope into its own view).
+WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
 string redis = builder.Configuration.GetConnectionString("Redis") ?? "localhost:6379";
 builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(RedisStreamEventStream.ConnectionOptions(redis)));
-builder.Services.AddSingleton(new ImmuneStreamConsumerOptions());
+builder.Services.AddSingleton(new ImmuneStreamConsumerOptions
+{
+    StreamKey = builder.Configuration["Immune:StreamKey"] ?? "immune:events",
+    ConsumerName = builder.Configuration["Immune:ConsumerName"] ?? Environment.MachineName,
+});
 builder.Services.AddSingleton<IOnCallPager, LoggingPager>();
 builder.Services.AddSingleton<ImmuneStreamConsumer>();
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton(sp => new ImmuneFleetView(timeProvider: sp.GetRequiredService<TimeProvider>()));
+builder.Services.AddSingleton<ImmuneFleetFeed>();
 builder.Services.AddHostedService<ConsumerWorker>();
-await builder.Build().RunAsync();
+builder.Services.ConfigureHttpJsonOptions(options => FleetHealthApi.Configure(options.SerializerOptions));
 
-/// <summary>Runs the consumer for the life of the host.</summary>
-internal sealed class ConsumerWorker(ImmuneStreamConsumer consumer) : BackgroundService
+WebApplication app = builder.Build();
+app.MapFleetHealth();
+app.Run();
+
+/// <summary>Runs the paging consumer and the fleet feed for the life of the host.</summary>
+internal sealed class ConsumerWorker(ImmuneStreamConsumer consumer, ImmuneFleetFeed feed) : BackgroundService
 {
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => consumer.RunAsync(stoppingToken);
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+        => Task.WhenAll(consumer.RunAsync(stoppingToken), feed.RunAsync(stoppingToken));
 }
+
+/// <summary>The entry point; internal, so that tests referencing both samples see only the API sample's.</summary>
+internal partial class Program;

@@ -1,0 +1,201 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Immune.Samples.Consumer;
+using Immune.Samples.Redis;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using StackExchange.Redis;
+
+namespace Immune.Samples.Tests;
+
+/// <summary>
+/// A fleet on a real <c>redis-server</c>: three producer instances (two of one source, one restarted midway) write one
+/// stream; a consumer group of two pages, one of them dying with entries pending; a feed folds the stream into the
+/// fleet view. The producers' own records are the truth the consumers' results are held to.
+/// </summary>
+[Collection(nameof(RedisCollection))]
+public sealed class FleetTests(RedisFixture redis) : IAsyncLifetime
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 27, 9, 0, 0, TimeSpan.Zero);
+    private readonly string _stream = $"immune:events:{Guid.NewGuid():N}";
+    private readonly FakeTimeProvider _time = new(Start);
+    private ConnectionMultiplexer _connection = null!;
+
+    public async Task InitializeAsync() => _connection = await ConnectionMultiplexer.ConnectAsync(RedisStreamEventStream.ConnectionOptions(redis.Server.ConnectionString));
+
+    public async Task DisposeAsync() => await _connection.DisposeAsync();
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task Fleet_ProducersRestartAndAConsumerDies_EachEscalationPagedOnceAndSummaryEqualsTheRecords(int seed)
+    {
+        var random = new Random(seed);
+        var producers = new List<Producer> { Produce("checkout"), Produce("checkout"), Produce("payments") };
+        var retired = new List<Producer>();
+        var pages = new ConcurrentQueue<string>();
+        var pager = Substitute.For<IOnCallPager>();
+        pager.PageAsync(Arg.Do<string>(pages.Enqueue), Arg.Any<EventEnvelope>(), Arg.Any<CancellationToken>()).Returns(Task.CompletedTask);
+        ImmuneStreamConsumer survivor = Consume("survivor", pager), doomed = Consume("doomed", pager);
+        await survivor.EnsureGroupAsync();
+
+        await RunAsync(producers, random, steps: 60);
+        await survivor.ProcessBatchAsync();
+        await doomed.ProcessBatchAsync();
+
+        retired.Add(producers[2]);
+        await producers[2].Service.DisposeAsync();
+        producers[2] = Produce("payments"); // restarted: event ids start at 1 again, under a new instance id
+        await RunAsync(producers, random, steps: 60);
+        await RedeliverAsync(random, count: 10); // a producer's retry after a lost acknowledgement: same envelopes again
+
+        // The doomed consumer reads a batch and dies before handling it: the entries stay pending under its name.
+        StreamEntry[] held = await Db.StreamReadGroupAsync(_stream, "immune-consumers", "doomed", StreamPosition.NewMessages, 25);
+        held.Length.ShouldBe(25);
+        await RunAsync(producers, random, steps: 40);
+        while (await survivor.ProcessBatchAsync() > 0)
+        {
+        }
+
+        var fleet = new ImmuneFleetView(timeProvider: _time);
+        var feed = new ImmuneFleetFeed(_connection, fleet, Options("feed"), NullLogger<ImmuneFleetFeed>.Instance);
+        while (await feed.ReadBatchAsync() > 0)
+        {
+        }
+
+        (await Db.StreamPendingAsync(_stream, "immune-consumers")).PendingMessageCount.ShouldBe(0);
+        Producer[] all = [.. producers, .. retired];
+        pages.Order(StringComparer.Ordinal).ShouldBe(all.SelectMany(p => p.Escalations).Order(StringComparer.Ordinal));
+        pages.Count.ShouldBeGreaterThan(all.Select(p => p.Escalations).Sum(e => e.Distinct().Count())); // re-escalations paged again
+        foreach (TimeSpan window in new[] { TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(10), TimeSpan.MaxValue })
+        {
+            ShouldMatch(fleet.GetHealthSummary(window), all.Select(p => (p.Source, p.Service.GetHealthSummary(window))).ToList());
+        }
+    }
+
+    [Fact]
+    public async Task ConsumerHost_FleetHealth_ServesTheFleetSummaryInSnakeCase()
+    {
+        await using WebApplicationFactory<ImmuneFleetFeed> host = new WebApplicationFactory<ImmuneFleetFeed>().WithWebHostBuilder(web => web
+            .UseSetting("ConnectionStrings:Redis", redis.Server.ConnectionString)
+            .UseSetting("Immune:StreamKey", _stream)
+            .ConfigureTestServices(services => services.AddSingleton<TimeProvider>(_time)));
+        using HttpClient client = host.CreateClient();
+        Producer checkout = Produce("checkout"), payments = Produce("payments");
+        await checkout.Service.PublishAsync(new NewImmuneEvent(ImmuneSeverity.Critical, ImmuneEventType.PolicyViolation, "breach"));
+        await checkout.Service.PublishAsync(new NewImmuneEvent(ImmuneSeverity.Info, ImmuneEventType.SelfHealingAction, "healed"));
+        await payments.Service.PublishAsync(new NewImmuneEvent(ImmuneSeverity.Warning, ImmuneEventType.ErrorSpike, "slow"));
+
+        // The host's feed reads the stream in the background: ask until it has read all three, or give up.
+        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        JsonElement health;
+        do
+        {
+            health = await client.GetFromJsonAsync<JsonElement>("/api/immune/fleet/health?minutes=60", guard.Token);
+        }
+        while (health.GetProperty("active_issues").GetInt32() < 3);
+
+        health.GetProperty("status").GetString().ShouldBe("CRITICAL");
+        health.GetProperty("critical_issues").GetInt32().ShouldBe(1);
+        health.GetProperty("counts_by_severity").GetRawText().ShouldBe("""{"INFO":1,"WARNING":1,"CRITICAL":1}""");
+        health.GetProperty("counts_by_type").GetRawText().ShouldBe("""{"POLICY_VIOLATION":1,"ERROR_SPIKE":1,"SELF_HEALING_ACTION":1}""");
+        health.GetProperty("window_minutes").GetDouble().ShouldBe(60);
+        health.GetProperty("sources").GetRawText().ShouldBe(
+            """[{"source":"checkout","status":"CRITICAL","active_issues":2,"critical_issues":1,"instances":1},"""
+            + """{"source":"payments","status":"DEGRADED","active_issues":1,"critical_issues":0,"instances":1}]""");
+        HttpResponseMessage bad = await client.GetAsync("/api/immune/fleet/health?minutes=-1");
+        bad.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await bad.Content.ReadAsStringAsync()).ShouldContain("minutes must be a number from 0");
+        await checkout.Service.DisposeAsync();
+        await payments.Service.DisposeAsync();
+    }
+
+    private IDatabase Db => _connection.GetDatabase();
+
+    private Producer Produce(string source)
+    {
+        var options = new ImmuneOptions { Source = source, Delivery = ImmuneDelivery.Inline }; // inline: nothing in flight when the test moves the clock
+        return new Producer(source, new ImmuneService(new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = _stream }), options, timeProvider: _time));
+    }
+
+    private ImmuneStreamConsumerOptions Options(string name)
+        => new() { StreamKey = _stream, DeadLetterKey = _stream + ":dead", ConsumerName = name, ReclaimAfter = TimeSpan.Zero, BatchSize = 9 };
+
+    private ImmuneStreamConsumer Consume(string name, IOnCallPager pager)
+        => new(_connection, pager, Options(name), NullLogger<ImmuneStreamConsumer>.Instance);
+
+    /// <summary>Random publishes, escalations and resolutions across the producers, on a clock that moves between them.</summary>
+    private async Task RunAsync(List<Producer> producers, Random random, int steps)
+    {
+        for (int step = 0; step < steps; step++)
+        {
+            Producer producer = producers[random.Next(producers.Count)];
+            IReadOnlyList<ImmuneEvent> recent = producer.Service.GetRecentEvents(TimeSpan.MaxValue);
+            if (recent.Count > 0 && random.Next(3) == 0)
+            {
+                ImmuneEvent target = recent[random.Next(recent.Count)];
+                ImmuneSeverity severity = target.Severity == ImmuneSeverity.Critical ? (ImmuneSeverity)random.Next(2) : ImmuneSeverity.Critical;
+                (await producer.Service.ChangeSeverityAsync(target.Id, severity)).ShouldBeTrue();
+                if (severity == ImmuneSeverity.Critical) producer.Escalated(target.Id);
+                _time.Advance(TimeSpan.FromMilliseconds(1)); // never two changes of one event within the wire's millisecond
+            }
+            else
+            {
+                var severity = (ImmuneSeverity)random.Next(3);
+                long id = await producer.Service.PublishAsync(new NewImmuneEvent(severity, (ImmuneEventType)random.Next(3), $"step {step}"));
+                if (severity == ImmuneSeverity.Critical) producer.Escalated(id);
+            }
+
+            _time.Advance(TimeSpan.FromSeconds(random.Next(0, 20)));
+        }
+    }
+
+    private async Task RedeliverAsync(Random random, int count)
+    {
+        StreamEntry[] written = await Db.StreamRangeAsync(_stream);
+        for (int i = 0; i < count; i++)
+        {
+            StreamEntry entry = written[random.Next(written.Length)];
+            await Db.StreamAddAsync(_stream, entry.Values);
+        }
+    }
+
+    private static void ShouldMatch(ImmuneFleetSummary summary, List<(string Source, ImmuneHealthSummary Record)> records)
+    {
+        summary.ActiveIssues.ShouldBe(records.Sum(r => r.Record.ActiveIssues), $"window {summary.Window}");
+        summary.CriticalIssues.ShouldBe(records.Sum(r => r.Record.CriticalIssues));
+        foreach (ImmuneSeverity severity in Enum.GetValues<ImmuneSeverity>())
+        {
+            summary.CountsBySeverity[severity].ShouldBe(records.Sum(r => r.Record.CountsBySeverity[severity]));
+        }
+
+        foreach (ImmuneEventType type in Enum.GetValues<ImmuneEventType>())
+        {
+            summary.CountsByType[type].ShouldBe(records.Sum(r => r.Record.CountsByType[type]));
+        }
+
+        var expected = records.GroupBy(r => r.Source)
+            .Where(g => g.Sum(r => r.Record.ActiveIssues) > 0)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => (g.Key, g.Sum(r => r.Record.ActiveIssues), g.Sum(r => r.Record.CriticalIssues), g.Count(r => r.Record.ActiveIssues > 0)));
+        summary.Sources.Select(s => (s.Source, s.ActiveIssues, s.CriticalIssues, s.Instances)).ShouldBe(expected, $"window {summary.Window}");
+    }
+
+    /// <summary>One producer instance and the dedup keys of the pages it should cause: one per escalation to CRITICAL.</summary>
+    private sealed class Producer(string source, ImmuneService service)
+    {
+        public string Source { get; } = source;
+
+        public ImmuneService Service { get; } = service;
+
+        public List<string> Escalations { get; } = [];
+
+        public void Escalated(long eventId) => Escalations.Add($"immune_critical_{Source}_{Service.InstanceId}_{eventId}");
+    }
+}
