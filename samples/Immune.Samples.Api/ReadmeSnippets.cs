@@ -28,4 +28,21 @@ internal static class ReadmeSnippets
         byte[] cloudEvent = ImmuneCloudEvents.SerializeToUtf8Bytes(envelope); // application/cloudevents+json
         return (back, cloudEvent);
     }
+
+    public static ImmuneFleetSummary Fleet(IEnumerable<byte[]> entries)
+    {
+        var fleet = new ImmuneFleetView(new ImmuneFleetOptions { RetentionCapacity = 100_000 });
+        foreach (byte[] entry in entries)
+        {
+            fleet.Apply(ImmuneJson.DeserializeEnvelope(entry)); // false for an envelope applied already: it counts once
+        }
+
+        ImmuneFleetSummary summary = fleet.GetHealthSummary(TimeSpan.FromMinutes(15));
+        foreach (ImmuneSourceHealth source in summary.Sources)
+        {
+            Console.WriteLine($"{source.Source}: {source.Status}, {source.CriticalIssues} critical, {source.Instances} instances");
+        }
+
+        return summary;
+    }
 }
