@@ -36,14 +36,4 @@ public class SummaryBenchmarks
 
     [Benchmark(Description = "GetRecentEvents(last 100 ms)")]
     public IReadOnlyList<ImmuneEvent> RecentEvents() => _service.GetRecentEvents(TimeSpan.FromMilliseconds(100));
-
-    /// <summary>A clock the setup moves by hand, so a million events span a known time.</summary>
-    private sealed class SteppingClock : TimeProvider
-    {
-        private DateTimeOffset _now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-        public void Step(TimeSpan by) => _now += by;
-
-        public override DateTimeOffset GetUtcNow() => _now;
-    }
 }
