@@ -16,4 +16,19 @@ public sealed record ImmuneEvent(long Id, DateTimeOffset CreatedAt, ImmuneSeveri
 
     /// <summary>Gets the structured details, if any: plain values, nested read-only dictionaries and lists.</summary>
     public IReadOnlyDictionary<string, object?>? Meta { get; init; }
+
+    /// <summary>
+    /// Gets how many times the event happened: 1, unless identical publishes were folded into it within the service's
+    /// fold window (<c>ImmuneOptions.FoldWindow</c>).
+    /// </summary>
+    public long Occurrences { get; init; } = 1;
+
+    /// <summary>Gets when the event last happened: <see cref="CreatedAt"/>, or the time of the latest publish folded into it.</summary>
+    public DateTimeOffset LastSeenAt
+    {
+        get => _lastSeenAt == default ? CreatedAt : _lastSeenAt;
+        init => _lastSeenAt = value;
+    }
+
+    private readonly DateTimeOffset _lastSeenAt;
 }

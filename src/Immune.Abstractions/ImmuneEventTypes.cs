@@ -11,4 +11,10 @@ public static class ImmuneEventTypes
 
     /// <summary><c>immune.severity_changed</c>: a recorded event was re-graded. Payload: <see cref="ImmuneSeverityChangedPayload"/>.</summary>
     public const string SeverityChanged = "immune.severity_changed";
+
+    /// <summary>
+    /// <c>immune.event_repeated</c>: identical publishes were folded into a recorded event, and its fold window closed.
+    /// Payload: <see cref="ImmuneEventRepeatedPayload"/>.
+    /// </summary>
+    public const string EventRepeated = "immune.event_repeated";
 }

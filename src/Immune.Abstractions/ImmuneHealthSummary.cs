@@ -6,6 +6,10 @@ public sealed record ImmuneHealthSummary
     /// <summary>Gets the number of retained events in the window, whatever their severity.</summary>
     public required int ActiveIssues { get; init; }
 
+    /// <summary>Gets how many times the events in the window happened: <see cref="ActiveIssues"/> plus the publishes folded
+    /// into them (<see cref="ImmuneEvent.Occurrences"/>). A folded event counts once everywhere else.</summary>
+    public required long Occurrences { get; init; }
+
     /// <summary>Gets the number of retained events in the window whose current severity is CRITICAL.</summary>
     public required int CriticalIssues { get; init; }
 

@@ -56,6 +56,16 @@ public sealed class ImmuneOptions
     /// <value>The default value is 1 minute.</value>
     public TimeSpan DeliveryLogInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// Gets or sets how long an event folds identical publishes into itself (same severity, type, message, agent id and
+    /// module; meta is not compared). A folded publish returns the event's id, records nothing new and queues no
+    /// envelope; the event's <see cref="ImmuneEvent.Occurrences"/> and <see cref="ImmuneEvent.LastSeenAt"/> grow, and
+    /// when its window closes one <c>immune.event_repeated</c> envelope reports the total. <see cref="TimeSpan.Zero"/>
+    /// turns folding off. From zero to about 24.8 days.
+    /// </summary>
+    /// <value>The default value is <see cref="TimeSpan.Zero"/>: off.</value>
+    public TimeSpan FoldWindow { get; set; } = TimeSpan.Zero;
+
     /// <summary>Gets or sets the longest accepted <see cref="NewImmuneEvent.Message"/>, in characters. At least 1.</summary>
     /// <value>The default value is 4,096.</value>
     public int MaxMessageLength { get; set; } = 4096;
@@ -111,6 +121,7 @@ public sealed class ImmuneOptions
         problems.Range(nameof(DeliveryAttempts), DeliveryAttempts, 1, 100);
         problems.Range(nameof(RetryDelay), RetryDelay, TimeSpan.Zero, TimeSpan.FromMinutes(1));
         problems.Range(nameof(DeliveryLogInterval), DeliveryLogInterval, TimeSpan.Zero, MaxTimeout);
+        problems.Range(nameof(FoldWindow), FoldWindow, TimeSpan.Zero, MaxTimeout);
         problems.Range(nameof(MaxMessageLength), MaxMessageLength, 1, int.MaxValue);
         problems.Range(nameof(MaxAgentIdLength), MaxAgentIdLength, 1, int.MaxValue);
         problems.Range(nameof(MaxModuleLength), MaxModuleLength, 1, int.MaxValue);

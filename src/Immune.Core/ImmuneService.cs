@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Immune.Delivery;
+using Immune.Folding;
 using Immune.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -30,6 +31,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
     private readonly EventValidator _validator;
     private readonly ImmuneMetrics _metrics;
     private readonly DeliveryPipeline? _pipeline; // null without a stream: record and summarize only
+    private readonly StormFolder? _folder;        // null unless FoldWindow > 0
 
     // Guards the store and the lifecycle state. Recording an event and queueing its envelopes happen under it together
     // (the pipeline's own lock nests inside), which is what makes delivery order equal record order. The delivery loop
@@ -67,7 +69,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _validator = new EventValidator(_options);
-        _store = new EventStore(_options.RetentionCapacity);
+        _store = new EventStore(_options.RetentionCapacity, tracksRepeats: _options.FoldWindow > TimeSpan.Zero);
         _metrics = new ImmuneMetrics(meterFactory, () => _pipeline?.QueueLength ?? 0);
 
         if (eventStream is null)
@@ -86,6 +88,11 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
             var reporter = new DeliveryReporter(_logger, _metrics, _timeProvider, _options.DeliveryLogInterval);
             _pipeline = new DeliveryPipeline(eventStream, _options, InstanceId, _timeProvider, reporter, jitter);
         }
+
+        if (_options.FoldWindow > TimeSpan.Zero)
+        {
+            _folder = new StormFolder(_options.FoldWindow, _options.RetentionCapacity, _gate, _store, _pipeline, _timeProvider);
+        }
     }
 
     /// <summary>
@@ -96,6 +103,9 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
     /// </summary>
     public string InstanceId { get; } = System.Security.Cryptography.RandomNumberGenerator.GetHexString(16, lowercase: true);
 
+    /// <summary>The fold index's size, for tests of its bound.</summary>
+    internal int FoldIndexCount => _folder?.IndexedCount ?? 0;
+
     /// <summary>The delivery loop, for tests that must see it end.</summary>
     internal Task DeliveryLoop => _pipeline?.Loop ?? Task.CompletedTask;
 
@@ -103,7 +113,9 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
     /// <remarks>
     /// In <see cref="ImmuneDelivery.Background"/> mode this returns as soon as the event is recorded and its envelopes are
     /// queued. In <see cref="ImmuneDelivery.Inline"/> mode it also waits until they are delivered, failed or dropped;
-    /// cancelling <paramref name="cancellationToken"/> then ends the wait early, and the id is still returned.
+    /// cancelling <paramref name="cancellationToken"/> then ends the wait early, and the id is still returned. With
+    /// <see cref="ImmuneOptions.FoldWindow"/> set, a publish identical to an event recorded less than that long ago is
+    /// folded into it: it returns that event's id at once and queues nothing.
     /// </remarks>
     public ValueTask<long> PublishAsync(NewImmuneEvent newEvent, CancellationToken cancellationToken = default)
     {
@@ -112,24 +124,24 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
         cancellationToken.ThrowIfCancellationRequested();
         ActivityTraceId correlation = CurrentCorrelation();
 
-        ImmuneEvent recorded;
+        ImmuneEvent? recorded = null;
+        long folded = 0;
         Enqueued enqueued = default;
         lock (_gate)
         {
             ThrowIfDisposed();
             DateTimeOffset now = _timeProvider.GetUtcNow();
-            DateTimeOffset last = _store.LastCreatedAt;
-            recorded = new ImmuneEvent(_store.LastId + 1, now < last ? last : now, newEvent.Severity, newEvent.Type, newEvent.Message)
+            folded = _folder?.TryFold(newEvent, now) ?? 0;
+            if (folded == 0)
             {
-                AgentId = newEvent.AgentId,
-                Module = newEvent.Module,
-                Meta = meta,
-            };
-            _store.Add(recorded);
-            if (_pipeline is not null)
-            {
-                enqueued = _pipeline.Enqueue(EnvelopeKind.EventPublished, recorded, recorded.CreatedAt, default, correlation, recorded.Severity == ImmuneSeverity.Critical);
+                recorded = RecordLocked(newEvent, meta, now, correlation, ref enqueued);
             }
+        }
+
+        _folder?.Announce(); // repeat reports that came due on the way
+        if (recorded is null)
+        {
+            return new ValueTask<long>(folded);
         }
 
         try
@@ -174,6 +186,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
             DateTimeOffset changedAt = _timeProvider.GetUtcNow();
             ImmuneEvent updated = current with { Severity = severity };
             _store.Replace(updated);
+            _folder?.Changed(current);
             if (_pipeline is not null)
             {
                 enqueued = _pipeline.Enqueue(EnvelopeKind.SeverityChanged, updated, changedAt, current.Severity, correlation, severity == ImmuneSeverity.Critical);
@@ -212,11 +225,13 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
         var byType = new Dictionary<ImmuneEventType, int>(EventTypes.Length);
         ImmuneEvent[] last;
         DateTimeOffset now;
+        long occurrences;
         lock (_gate)
         {
             long first = FirstIdInWindowLocked(window, out now);
             foreach (ImmuneSeverity severity in Severities) bySeverity[severity] = _store.CountBySeverity(severity, first);
             foreach (ImmuneEventType type in EventTypes) byType[type] = _store.CountByType(type, first);
+            occurrences = _store.CountOccurrences(first);
 
             long lastFirst = Math.Max(first, _store.LastId - LastEventsCount + 1);
             last = new ImmuneEvent[_store.LastId - lastFirst + 1];
@@ -231,6 +246,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
         {
             ActiveIssues = bySeverity.Values.Sum(),
             CriticalIssues = critical,
+            Occurrences = occurrences,
             LastEvents = last,
             Status = critical > 0 ? ImmuneHealthStatus.Critical
                 : bySeverity[ImmuneSeverity.Warning] > 0 ? ImmuneHealthStatus.Degraded
@@ -253,7 +269,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
     public ImmuneDeliveryStats GetDeliveryStats() => _pipeline?.GetStats() ?? new ImmuneDeliveryStats();
 
     /// <summary>
-    /// Stops intake, drains the queue within <see cref="ImmuneOptions.ShutdownTimeout"/>, counts what remains as dropped
+    /// Publishes the pending <c>immune.event_repeated</c> reports, stops intake, drains the queue within <see cref="ImmuneOptions.ShutdownTimeout"/>, counts what remains as dropped
     /// (reason shutdown) and logs a summary. Returns even when the stream hangs. Idempotent: later calls return the same task.
     /// </summary>
     /// <returns>A task that completes when the service has stopped.</returns>
@@ -267,7 +283,10 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
             }
 
             _disposed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _folder?.Stop(_timeProvider.GetUtcNow()); // the pending repeat reports go out before the queue drains
         }
+
+        _folder?.Announce();
 
         return new ValueTask(DisposeCoreAsync());
     }
@@ -292,6 +311,27 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) is not null, this);
+
+    /// <summary>Records a new event (the oldest leaves when full) and queues its envelopes.</summary>
+    private ImmuneEvent RecordLocked(NewImmuneEvent newEvent, IReadOnlyDictionary<string, object?>? meta, DateTimeOffset now, ActivityTraceId correlation, ref Enqueued enqueued)
+    {
+        _folder?.BeforeAdd(now);
+        DateTimeOffset last = _store.LastCreatedAt;
+        var recorded = new ImmuneEvent(_store.LastId + 1, now < last ? last : now, newEvent.Severity, newEvent.Type, newEvent.Message)
+        {
+            AgentId = newEvent.AgentId,
+            Module = newEvent.Module,
+            Meta = meta,
+        };
+        _store.Add(recorded);
+        _folder?.Opened(recorded);
+        if (_pipeline is not null)
+        {
+            enqueued = _pipeline.Enqueue(EnvelopeKind.EventPublished, recorded, recorded.CreatedAt, default, correlation, recorded.Severity == ImmuneSeverity.Critical);
+        }
+
+        return recorded;
+    }
 
     private long FirstIdInWindowLocked(TimeSpan window, out DateTimeOffset now)
     {

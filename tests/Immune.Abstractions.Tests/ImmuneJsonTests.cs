@@ -17,6 +17,9 @@ public sealed class ImmuneJsonTests
     private const string ChangedJson =
         """{"id":"evt_immune_1703001234567_0000000000000101","type":"immune.severity_changed","source":"immune_service","target":null,"timestamp":1703001234.567,"payload":{"event_id":43,"severity":"INFO","type":"SELF_HEALING_ACTION","message":"restarted","module":"worker","previous_severity":"CRITICAL","changed_at":1703001234.567},"meta":{"correlation_id":"4bf92f3577b34da6a3ce929d0e0e4736","version":"1.0"}}""";
 
+    private const string RepeatedJson =
+        """{"id":"evt_immune_1703001244567_0000000000000102","type":"immune.event_repeated","source":"immune_service","target":null,"timestamp":1703001244.567,"payload":{"event_id":43,"severity":"CRITICAL","type":"POLICY_VIOLATION","message":"token reuse","agent_id":"agent-7","occurrences":100000,"first_seen_at":1703001234.567,"last_seen_at":1703001243.999},"meta":{"correlation_id":"4bf92f3577b34da6a3ce929d0e0e4736","version":"1.0"}}""";
+
     private static EventEnvelope Published() => new(
         "evt_immune_1703001234567_00000000000000ff",
         ImmuneEventTypes.EventPublished,
@@ -55,18 +58,29 @@ public sealed class ImmuneJsonTests
         new ImmuneSeverityChangedPayload(43, ImmuneSeverity.Info, ImmuneEventType.SelfHealingAction, "restarted", ImmuneSeverity.Critical, At) { Module = "worker" },
         new EventMeta(Correlation));
 
+    private static EventEnvelope Repeated() => new(
+        "evt_immune_1703001244567_0000000000000102",
+        ImmuneEventTypes.EventRepeated,
+        "immune_service",
+        null,
+        At.AddSeconds(10),
+        new ImmuneEventRepeatedPayload(43, ImmuneSeverity.Critical, ImmuneEventType.PolicyViolation, "token reuse", 100_000, At, At.AddMilliseconds(9_432)) { AgentId = "agent-7" },
+        new EventMeta(Correlation));
+
     public static TheoryData<string, string> Goldens() => new()
     {
         { nameof(Published), PublishedJson },
         { nameof(Critical), CriticalJson },
         { nameof(Changed), ChangedJson },
+        { nameof(Repeated), RepeatedJson },
     };
 
     private static EventEnvelope Make(string name) => name switch
     {
         nameof(Published) => Published(),
         nameof(Critical) => Critical(),
-        _ => Changed(),
+        nameof(Changed) => Changed(),
+        _ => Repeated(),
     };
 
     [Theory]

@@ -53,8 +53,10 @@ public sealed partial class JsonSchemaTests
     public async Task EnvelopeSchema_RealEnvelopesOfEveryTypeFromTheService_AreValid()
     {
         var stream = new InMemoryEventStream();
-        await using (var service = new ImmuneService(stream))
+        await using (var service = new ImmuneService(stream, new ImmuneOptions { FoldWindow = TimeSpan.FromMinutes(1) }))
         {
+            await service.PublishAsync(Events.Info());
+            await service.PublishAsync(Events.Info()); // folded: disposal reports it as immune.event_repeated
             await service.PublishAsync(Events.Critical() with
             {
                 AgentId = "gw-1",
@@ -67,7 +69,7 @@ public sealed partial class JsonSchemaTests
             await service.FlushAsync();
         }
 
-        stream.Envelopes.Select(e => e.Type).Distinct().Count().ShouldBe(3);
+        stream.Envelopes.Select(e => e.Type).Distinct().Count().ShouldBe(4);
         foreach (EventEnvelope envelope in stream.Envelopes)
         {
             ShouldBeValid(ImmuneJson.Serialize(envelope));
@@ -84,6 +86,7 @@ public sealed partial class JsonSchemaTests
         { "version", "\"version\":\"1.0\"|\"version\":\"2.0\"" },
         { "timestamp", "\"timestamp\":1703001234.567|\"timestamp\":true" },
         { "missing meta", ",\"meta\":{\"correlation_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\",\"version\":\"1.0\"}|" },
+        { "repeat without occurrences", "\"immune.critical_event\"|\"immune.event_repeated\"" },
     };
 
     [Theory]

@@ -27,6 +27,9 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
     private static readonly JsonEncodedText CriticalAtName = JsonEncodedText.Encode("critical_at");
     private static readonly JsonEncodedText PreviousSeverityName = JsonEncodedText.Encode("previous_severity");
     private static readonly JsonEncodedText ChangedAtName = JsonEncodedText.Encode("changed_at");
+    private static readonly JsonEncodedText OccurrencesName = JsonEncodedText.Encode("occurrences");
+    private static readonly JsonEncodedText FirstSeenAtName = JsonEncodedText.Encode("first_seen_at");
+    private static readonly JsonEncodedText LastSeenAtName = JsonEncodedText.Encode("last_seen_at");
     private static readonly JsonEncodedText CorrelationIdName = JsonEncodedText.Encode("correlation_id");
     private static readonly JsonEncodedText VersionName = JsonEncodedText.Encode("version");
     private static readonly JsonEncodedText InstanceIdName = JsonEncodedText.Encode("instance_id");
@@ -93,6 +96,13 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
                 writer.WriteString(PreviousSeverityName, WireFormat.Encode(changed.PreviousSeverity));
                 writer.WritePropertyName(ChangedAtName);
                 WireFormat.WriteUnixSeconds(writer, changed.ChangedAt);
+                break;
+            case ImmuneEventRepeatedPayload repeated:
+                writer.WriteNumber(OccurrencesName, repeated.Occurrences);
+                writer.WritePropertyName(FirstSeenAtName);
+                WireFormat.WriteUnixSeconds(writer, repeated.FirstSeenAt);
+                writer.WritePropertyName(LastSeenAtName);
+                WireFormat.WriteUnixSeconds(writer, repeated.LastSeenAt);
                 break;
             default:
                 throw new JsonException($"Payload type {payload.GetType()} has no wire format.");
@@ -168,7 +178,8 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
         ImmuneEventType? eventType = null;
         string? message = null, agentId = null, module = null;
         IReadOnlyDictionary<string, object?>? meta = null;
-        DateTimeOffset? publishedAt = null, criticalAt = null, changedAt = null;
+        DateTimeOffset? publishedAt = null, criticalAt = null, changedAt = null, firstSeenAt = null, lastSeenAt = null;
+        long? occurrences = null;
 
         int seen = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
@@ -189,6 +200,9 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
             else if (reader.ValueTextEquals(CriticalAtName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 256, paths.CriticalAt); reader.Read(); criticalAt = WireFormat.ReadTimestamp(ref reader, paths.CriticalAt); }
             else if (reader.ValueTextEquals(ChangedAtName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 512, paths.ChangedAt); reader.Read(); changedAt = WireFormat.ReadTimestamp(ref reader, paths.ChangedAt); }
             else if (reader.ValueTextEquals(PreviousSeverityName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 1024, paths.PreviousSeverity); reader.Read(); previousSeverity = WireFormat.ReadSeverity(ref reader, paths.PreviousSeverity); }
+            else if (reader.ValueTextEquals(OccurrencesName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 2048, paths.Occurrences); reader.Read(); occurrences = ReadOccurrences(ref reader, paths.Occurrences); }
+            else if (reader.ValueTextEquals(FirstSeenAtName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 4096, paths.FirstSeenAt); reader.Read(); firstSeenAt = WireFormat.ReadTimestamp(ref reader, paths.FirstSeenAt); }
+            else if (reader.ValueTextEquals(LastSeenAtName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 8192, paths.LastSeenAt); reader.Read(); lastSeenAt = WireFormat.ReadTimestamp(ref reader, paths.LastSeenAt); }
             else
             {
                 reader.Read();
@@ -220,6 +234,17 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
                 message,
                 previousSeverity ?? throw WireFormat.Missing(paths.PreviousSeverity),
                 changedAt ?? throw WireFormat.Missing(paths.ChangedAt))
+            {
+                AgentId = agentId, Module = module, Meta = meta,
+            },
+            ImmuneEventTypes.EventRepeated => new ImmuneEventRepeatedPayload(
+                eventId.Value,
+                severity.Value,
+                eventType.Value,
+                message,
+                occurrences ?? throw WireFormat.Missing(paths.Occurrences),
+                firstSeenAt ?? throw WireFormat.Missing(paths.FirstSeenAt),
+                lastSeenAt ?? throw WireFormat.Missing(paths.LastSeenAt))
             {
                 AgentId = agentId, Module = module, Meta = meta,
             },
@@ -266,6 +291,16 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
         if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out long value))
         {
             throw WireFormat.Invalid(path, $"must be an integer, not {WireFormat.Describe(reader.TokenType)}");
+        }
+
+        return value;
+    }
+
+    private static long ReadOccurrences(ref Utf8JsonReader reader, string path)
+    {
+        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out long value) || value < 1)
+        {
+            throw WireFormat.Invalid(path, reader.TokenType == JsonTokenType.Number ? "must be a whole number from 1" : $"must be an integer, not {WireFormat.Describe(reader.TokenType)}");
         }
 
         return value;

@@ -17,4 +17,7 @@ internal sealed class PayloadPaths(string prefix)
     public string CriticalAt { get; } = prefix + ".critical_at";
     public string ChangedAt { get; } = prefix + ".changed_at";
     public string PreviousSeverity { get; } = prefix + ".previous_severity";
+    public string Occurrences { get; } = prefix + ".occurrences";
+    public string FirstSeenAt { get; } = prefix + ".first_seen_at";
+    public string LastSeenAt { get; } = prefix + ".last_seen_at";
 }

@@ -13,7 +13,7 @@ internal static class WireFormat
     private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>The envelope types a reader understands, in catalog order; the one list readers and messages use.</summary>
-    public static readonly string[] EnvelopeTypes = [ImmuneEventTypes.EventPublished, ImmuneEventTypes.CriticalEvent, ImmuneEventTypes.SeverityChanged];
+    public static readonly string[] EnvelopeTypes = [ImmuneEventTypes.EventPublished, ImmuneEventTypes.CriticalEvent, ImmuneEventTypes.SeverityChanged, ImmuneEventTypes.EventRepeated];
 
     private static readonly JsonEncodedText Info = JsonEncodedText.Encode("INFO");
     private static readonly JsonEncodedText Warning = JsonEncodedText.Encode("WARNING");

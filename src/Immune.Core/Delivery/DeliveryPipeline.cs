@@ -96,6 +96,15 @@ internal sealed class DeliveryPipeline
     /// <summary>Runs once the caller released its locks: wakes the loop, reports sheds, and waits in inline mode.</summary>
     public ValueTask<T> AfterEnqueue<T>(T result, in Enqueued enqueued, CancellationToken cancellationToken)
     {
+        Announce(enqueued);
+        return _options.Delivery == ImmuneDelivery.Inline
+            ? WaitInlineAsync(result, enqueued.LastSequence, cancellationToken)
+            : new ValueTask<T>(result);
+    }
+
+    /// <summary>Runs once the caller released its locks: wakes the loop and reports what was queued and shed.</summary>
+    public void Announce(in Enqueued enqueued)
+    {
         enqueued.Wakeup?.TrySetResult();
         _reporter.Queued(enqueued.Count);
 
@@ -103,10 +112,6 @@ internal sealed class DeliveryPipeline
         {
             _reporter.Dropped(i == 0 ? enqueued.FirstShed : enqueued.SecondShed, 1, Reasons.QueueFull);
         }
-
-        return _options.Delivery == ImmuneDelivery.Inline
-            ? WaitInlineAsync(result, enqueued.LastSequence, cancellationToken)
-            : new ValueTask<T>(result);
     }
 
     /// <summary>Completes when every envelope queued before the call is delivered, failed or dropped (not merely dequeued).</summary>

@@ -22,7 +22,11 @@ internal sealed class EnvelopeFactory(string source, string instanceId)
             {
                 AgentId = e.AgentId, Module = e.Module, Meta = e.Meta,
             },
-            _ => new ImmuneSeverityChangedPayload(e.Id, e.Severity, e.Type, e.Message, pending.PreviousSeverity, pending.Timestamp)
+            EnvelopeKind.SeverityChanged => new ImmuneSeverityChangedPayload(e.Id, e.Severity, e.Type, e.Message, pending.PreviousSeverity, pending.Timestamp)
+            {
+                AgentId = e.AgentId, Module = e.Module, Meta = e.Meta,
+            },
+            _ => new ImmuneEventRepeatedPayload(e.Id, e.Severity, e.Type, e.Message, e.Occurrences, e.CreatedAt, e.LastSeenAt)
             {
                 AgentId = e.AgentId, Module = e.Module, Meta = e.Meta,
             },

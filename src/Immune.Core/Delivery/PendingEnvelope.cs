@@ -8,6 +8,7 @@ internal enum EnvelopeKind : byte
     EventPublished,
     CriticalEvent,
     SeverityChanged,
+    EventRepeated,
 }
 
 /// <summary>
@@ -16,8 +17,8 @@ internal enum EnvelopeKind : byte
 /// </summary>
 /// <param name="Sequence">Position in the delivery order; strictly increasing, assigned under the service lock.</param>
 /// <param name="Kind">Which envelope this is.</param>
-/// <param name="Event">The event as it was when the envelope was queued (with the new severity for a change).</param>
-/// <param name="Timestamp">The event's CreatedAt, or the change time.</param>
+/// <param name="Event">The event as it was when the envelope was queued (with the new severity for a change, with its occurrences for a repeat report).</param>
+/// <param name="Timestamp">The event's CreatedAt, the change time, or the time a repeat report was made.</param>
 /// <param name="PreviousSeverity">For <see cref="EnvelopeKind.SeverityChanged"/>: the severity before.</param>
 /// <param name="Correlation">The caller's trace id, or a fresh one; shared by all envelopes of one call.</param>
 internal readonly record struct PendingEnvelope(
@@ -35,6 +36,7 @@ internal readonly record struct PendingEnvelope(
     {
         EnvelopeKind.EventPublished => ImmuneEventTypes.EventPublished,
         EnvelopeKind.CriticalEvent => ImmuneEventTypes.CriticalEvent,
-        _ => ImmuneEventTypes.SeverityChanged,
+        EnvelopeKind.SeverityChanged => ImmuneEventTypes.SeverityChanged,
+        _ => ImmuneEventTypes.EventRepeated,
     };
 }

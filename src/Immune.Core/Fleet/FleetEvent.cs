@@ -7,7 +7,8 @@ internal readonly record struct FleetKey(string Source, string? InstanceId, long
 
 /// <summary>
 /// What a fleet view knows of one event. Every envelope about it is an observation of its severity at a time; the
-/// latest wins, and at equal times a severity change outranks a critical event, which outranks the publication — so
+/// latest wins, and at equal times a severity change outranks a critical event, which outranks a repeat report, which
+/// outranks the publication — so
 /// the state does not depend on the order envelopes arrive in. Only <c>immune.event_published</c> tells when the
 /// event was recorded; until it arrives the event waits, uncounted.
 /// </summary>
@@ -64,6 +65,7 @@ internal sealed class FleetEvent(FleetKey key, ImmuneEventType type)
 internal enum ObservationRank
 {
     Published = 1,
-    Critical = 2,
-    SeverityChanged = 3,
+    Repeated = 2,
+    Critical = 3,
+    SeverityChanged = 4,
 }

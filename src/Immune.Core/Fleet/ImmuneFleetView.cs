@@ -11,8 +11,8 @@ namespace Immune;
 /// <para>
 /// An event is named by its fleet identity (<see cref="EventEnvelope.Source"/>, <see cref="EventMeta.InstanceId"/>,
 /// <see cref="ImmunePayload.EventId"/>). Each envelope about it is an observation of its severity: the latest
-/// (<c>published_at</c>, <c>critical_at</c>, <c>changed_at</c>) wins, and at equal times a severity change outranks a
-/// critical event, which outranks the publication. So the state is the same in whatever order envelopes arrive —
+/// (<c>published_at</c>, <c>critical_at</c>, <c>changed_at</c>, a repeat report's <c>timestamp</c>) wins, and at equal
+/// times a severity change outranks a critical event, which outranks a repeat report, which outranks the publication. So the state is the same in whatever order envelopes arrive —
 /// redelivered, reclaimed from a dead consumer, or split across consumers — and applying one twice changes nothing.
 /// Two severity changes of one event at the very same instant are taken in the order they arrive.
 /// </para>
@@ -77,14 +77,16 @@ public sealed class ImmuneFleetView
             switch (payload)
             {
                 case ImmuneEventPublishedPayload published:
-                    Observe(key, payload, payload.Severity, published.PublishedAt, ObservationRank.Published);
-                    Record(key, published.PublishedAt);
+                    Record(Observe(key, payload, payload.Severity, published.PublishedAt, ObservationRank.Published), published.PublishedAt);
                     break;
                 case ImmuneCriticalEventPayload critical:
                     Observe(key, payload, payload.Severity, critical.CriticalAt, ObservationRank.Critical);
                     break;
                 case ImmuneSeverityChangedPayload changed:
                     Observe(key, payload, changed.PreviousSeverity, changed.ChangedAt, ObservationRank.SeverityChanged);
+                    break;
+                case ImmuneEventRepeatedPayload:
+                    Observe(key, payload, payload.Severity, envelope.Timestamp, ObservationRank.Repeated);
                     break;
             }
 
@@ -137,16 +139,21 @@ public sealed class ImmuneFleetView
         };
     }
 
-    private void Observe(FleetKey key, ImmunePayload payload, ImmuneSeverity previous, DateTimeOffset at, ObservationRank rank)
+    /// <summary>Applies a severity observation to the event, creating it when new; a new event waits for its recording
+    /// time unless the observation is its publication (which records it at once).</summary>
+    private FleetEvent Observe(FleetKey key, ImmunePayload payload, ImmuneSeverity previous, DateTimeOffset at, ObservationRank rank)
     {
         if (!_events.TryGetValue(key, out FleetEvent? e))
         {
             e = new FleetEvent(key, payload.Type);
             _events.Add(key, e);
-            e.Waiting = _waiting.AddLast(e);
-            if (_waiting.Count > _capacity)
+            if (rank != ObservationRank.Published)
             {
-                Forget(_waiting.First!.Value);
+                e.Waiting = _waiting.AddLast(e);
+                if (_waiting.Count > _capacity)
+                {
+                    Forget(_waiting.First!.Value);
+                }
             }
         }
 
@@ -155,15 +162,19 @@ public sealed class ImmuneFleetView
             _counted.Retally(e.Counted, e.Tally);
             _sources[key.Source].Events.Retally(e.CountedInSource!, e.Tally);
         }
+
+        return e;
     }
 
     /// <summary>Starts counting the event at its recording time, making room by the earliest counted event when full.</summary>
-    private void Record(FleetKey key, DateTimeOffset recordedAt)
+    private void Record(FleetEvent e, DateTimeOffset recordedAt)
     {
-        if (!_events.TryGetValue(key, out FleetEvent? e) || e.Counted is not null)
+        if (e.Counted is not null)
         {
-            return; // forgotten at once (the view is full of waiting events), or recorded already
+            return; // recorded already
         }
+
+        FleetKey key = e.Key;
 
         long ticks = recordedAt.UtcTicks;
         if (_counted.Count == _capacity)
@@ -178,8 +189,12 @@ public sealed class ImmuneFleetView
             Forget(earliest);
         }
 
-        _waiting.Remove(e.Waiting!);
-        e.Waiting = null;
+        if (e.Waiting is not null)
+        {
+            _waiting.Remove(e.Waiting);
+            e.Waiting = null;
+        }
+
         e.RecordedTicks = ticks;
         e.Counted = _counted.Add(ticks, e.Tally, e);
         if (!_sources.TryGetValue(key.Source, out FleetSource? source))
@@ -197,6 +212,10 @@ public sealed class ImmuneFleetView
         {
             _waiting.Remove(e.Waiting);
             e.Waiting = null;
+        }
+
+        if (e.Counted is null)
+        {
             return;
         }
 

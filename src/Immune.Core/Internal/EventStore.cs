@@ -4,7 +4,9 @@ namespace Immune.Internal;
 /// The retained events: a ring of the newest <c>capacity</c> events in id order, which is also time order
 /// (<see cref="ImmuneEvent.CreatedAt"/> never decreases). Ids are consecutive, so an id maps to its slot directly; a
 /// window maps to a range of slots by binary search on time; per-severity and per-type Fenwick trees count a range in
-/// O(log n) and follow severity changes. Not thread-safe: the service guards it with its lock.
+/// O(log n) and follow severity changes. With folding on, a slot also keeps its repeats (a Fenwick tree of them, so a
+/// window's occurrences are O(log n) too) and the time of the latest; a read returns the event with them applied.
+/// Not thread-safe: the service guards it with its lock.
 /// </summary>
 internal sealed class EventStore
 {
@@ -12,21 +14,31 @@ internal sealed class EventStore
     private const int TypeCount = 3;
 
     private readonly ImmuneEvent?[] _ring;
-    private readonly Fenwick[] _bySeverity = new Fenwick[SeverityCount];
-    private readonly Fenwick[] _byType = new Fenwick[TypeCount];
+    private readonly Fenwick<int>[] _bySeverity = new Fenwick<int>[SeverityCount];
+    private readonly Fenwick<int>[] _byType = new Fenwick<int>[TypeCount];
+    private readonly Fenwick<long>? _repeats;  // folded publishes per slot; null with folding off
+    private readonly long[]? _lastSeenTicks;   // the latest folded publish per slot (UTC ticks); 0 when none
     private long _firstId = 1; // the oldest retained id (when Count > 0)
     private long _lastId;      // the newest id ever recorded; 0 before the first
 
-    public EventStore(int capacity)
+    public EventStore(int capacity, bool tracksRepeats = false)
     {
         _ring = new ImmuneEvent?[capacity];
-        for (int i = 0; i < SeverityCount; i++) _bySeverity[i] = new Fenwick(capacity);
-        for (int i = 0; i < TypeCount; i++) _byType[i] = new Fenwick(capacity);
+        for (int i = 0; i < SeverityCount; i++) _bySeverity[i] = new Fenwick<int>(capacity);
+        for (int i = 0; i < TypeCount; i++) _byType[i] = new Fenwick<int>(capacity);
+        if (tracksRepeats)
+        {
+            _repeats = new Fenwick<long>(capacity);
+            _lastSeenTicks = new long[capacity];
+        }
     }
 
     public int Count => (int)(_lastId - _firstId + 1);
 
     public long LastId => _lastId;
+
+    /// <summary>Gets the oldest retained id; <see cref="LastId"/> + 1 when empty.</summary>
+    public long FirstId => _firstId;
 
     /// <summary>Gets the newest event's time, or <see cref="DateTimeOffset.MinValue"/> when empty.</summary>
     public DateTimeOffset LastCreatedAt => Count == 0 ? DateTimeOffset.MinValue : _ring[SlotOf(_lastId)]!.CreatedAt;
@@ -38,6 +50,12 @@ internal sealed class EventStore
         if (Count == _ring.Length)
         {
             Tally(_ring[slot]!, -1);
+            if (_lastSeenTicks is not null && _lastSeenTicks[slot] != 0)
+            {
+                _repeats!.Add(slot, -_repeats.Count(slot, slot + 1));
+                _lastSeenTicks[slot] = 0;
+            }
+
             _firstId++;
         }
 
@@ -54,8 +72,16 @@ internal sealed class EventStore
             return false;
         }
 
-        found = _ring[SlotOf(id)]!;
+        found = Get(id);
         return true;
+    }
+
+    /// <summary>Counts one more occurrence of a retained event, at <paramref name="at"/>. Only with repeats tracked.</summary>
+    public void Repeat(long id, DateTimeOffset at)
+    {
+        int slot = SlotOf(id);
+        _repeats!.Add(slot, 1);
+        _lastSeenTicks![slot] = at.UtcTicks;
     }
 
     /// <summary>Replaces a retained event by a copy with another severity.</summary>
@@ -88,18 +114,31 @@ internal sealed class EventStore
         return low;
     }
 
-    public ImmuneEvent Get(long id) => _ring[SlotOf(id)]!;
+    /// <summary>Gets a retained event, with its occurrences when publishes were folded into it.</summary>
+    public ImmuneEvent Get(long id)
+    {
+        int slot = SlotOf(id);
+        ImmuneEvent stored = _ring[slot]!;
+        return _lastSeenTicks is null || _lastSeenTicks[slot] == 0
+            ? stored
+            : stored with { Occurrences = 1 + _repeats!.Count(slot, slot + 1), LastSeenAt = new DateTimeOffset(_lastSeenTicks[slot], TimeSpan.Zero) };
+    }
 
     public int CountBySeverity(ImmuneSeverity severity, long fromId) => CountRange(_bySeverity[(int)severity], fromId);
 
     public int CountByType(ImmuneEventType type, long fromId) => CountRange(_byType[(int)type], fromId);
 
+    /// <summary>Counts the occurrences of ids <c>[fromId, LastId]</c>: one per event plus the publishes folded into them.</summary>
+    public long CountOccurrences(long fromId)
+        => Math.Max(0, _lastId - fromId + 1) + (_repeats is null ? 0 : CountRange(_repeats, fromId));
+
     /// <summary>Counts ids <c>[fromId, LastId]</c> in a tree, over at most two slot ranges of the ring.</summary>
-    private int CountRange(Fenwick tree, long fromId)
+    private T CountRange<T>(Fenwick<T> tree, long fromId)
+        where T : struct, System.Numerics.INumber<T>
     {
         if (fromId > _lastId)
         {
-            return 0;
+            return T.Zero;
         }
 
         int from = SlotOf(fromId), to = SlotOf(_lastId);

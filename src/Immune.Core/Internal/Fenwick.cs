@@ -1,11 +1,15 @@
+using System.Numerics;
+
 namespace Immune.Internal;
 
 /// <summary>A Fenwick (binary indexed) tree of counts over fixed slots: point update and range count in O(log n).</summary>
-internal sealed class Fenwick(int size)
+/// <typeparam name="T">The count type: <see cref="int"/> for events, <see cref="long"/> for occurrences.</typeparam>
+internal sealed class Fenwick<T>(int size)
+    where T : struct, INumber<T>
 {
-    private readonly int[] _tree = new int[size + 1];
+    private readonly T[] _tree = new T[size + 1];
 
-    public void Add(int slot, int delta)
+    public void Add(int slot, T delta)
     {
         for (int i = slot + 1; i < _tree.Length; i += i & -i)
         {
@@ -14,11 +18,11 @@ internal sealed class Fenwick(int size)
     }
 
     /// <summary>Counts slots <c>[from, to)</c>.</summary>
-    public int Count(int from, int to) => Prefix(to) - Prefix(from);
+    public T Count(int from, int to) => Prefix(to) - Prefix(from);
 
-    private int Prefix(int end)
+    private T Prefix(int end)
     {
-        int sum = 0;
+        T sum = T.Zero;
         for (int i = end; i > 0; i -= i & -i)
         {
             sum += _tree[i];

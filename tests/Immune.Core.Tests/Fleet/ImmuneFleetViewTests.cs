@@ -138,6 +138,25 @@ public sealed class ImmuneFleetViewTests
     }
 
     [Fact]
+    public void Apply_RepeatReport_IsAnObservationAtItsTime()
+    {
+        var view = new ImmuneFleetView(timeProvider: _time);
+        EventEnvelope published = Published("a", "i1", 1, ImmuneSeverity.Warning, Start);
+        EventEnvelope earlyReport = Repeated(published, ImmuneSeverity.Warning, Start.AddSeconds(10));
+        EventEnvelope escalated = Changed(published, ImmuneSeverity.Critical, Start.AddSeconds(20));
+        EventEnvelope lateReport = Repeated(published, ImmuneSeverity.Info, Start.AddSeconds(30)) with { Id = "late" };
+
+        view.Apply(escalated);
+        view.Apply(earlyReport).ShouldBeTrue(); // older than the escalation: changes nothing
+        view.Apply(published);
+        view.GetHealthSummary(TimeSpan.MaxValue).CriticalIssues.ShouldBe(1);
+
+        view.Apply(lateReport); // made after a resolution the view has not seen: its severity is the latest known
+        view.GetHealthSummary(TimeSpan.MaxValue).CountsBySeverity[ImmuneSeverity.Info].ShouldBe(1);
+        view.GetHealthSummary(TimeSpan.MaxValue).ActiveIssues.ShouldBe(1);
+    }
+
+    [Fact]
     public void GetHealthSummary_JudgesTheWindowOnRecordingTime()
     {
         var view = new ImmuneFleetView(timeProvider: _time);
@@ -189,10 +208,8 @@ public sealed class ImmuneFleetViewTests
             view.Apply(Changed(envelope, ImmuneSeverity.Critical, Start.AddSeconds(1)));
         }
 
-        foreach (EventEnvelope envelope in published)
-        {
-            view.Apply(envelope);
-        }
+        view.Apply(published[0]);
+        view.Apply(published[2]);
 
         // The first change was forgotten when the third arrived: event 1 counts at its published severity.
         ImmuneFleetSummary summary = view.GetHealthSummary(TimeSpan.MaxValue);
@@ -202,7 +219,7 @@ public sealed class ImmuneFleetViewTests
     }
 
     [Fact]
-    public void Apply_TypeItDoesNotFold_IsRememberedAndIgnored()
+    public void Apply_PayloadItDoesNotKnow_IsRememberedAndIgnored()
     {
         var view = new ImmuneFleetView(timeProvider: _time);
         EventEnvelope published = Published("a", "i1", 1, ImmuneSeverity.Info, Start);
@@ -292,6 +309,15 @@ public sealed class ImmuneFleetViewTests
             Type = ImmuneEventTypes.SeverityChanged,
             Timestamp = at,
             Payload = new ImmuneSeverityChangedPayload(before.Payload.EventId, severity, before.Payload.Type, "m", before.Payload.Severity, at),
+        };
+
+    private static EventEnvelope Repeated(EventEnvelope published, ImmuneSeverity severity, DateTimeOffset at)
+        => published with
+        {
+            Id = $"{published.Id}_repeated_{at.UtcTicks}",
+            Type = ImmuneEventTypes.EventRepeated,
+            Timestamp = at,
+            Payload = new ImmuneEventRepeatedPayload(published.Payload.EventId, severity, published.Payload.Type, "m", 5, published.Timestamp, at),
         };
 
     private static EventEnvelope Critical(EventEnvelope published, DateTimeOffset at)

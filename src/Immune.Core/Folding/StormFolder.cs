@@ -1,0 +1,158 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Immune.Delivery;
+using Immune.Internal;
+
+namespace Immune.Folding;
+
+/// <summary>
+/// Folds identical publishes into the event they repeat, within <see cref="ImmuneOptions.FoldWindow"/>, and publishes
+/// one <c>immune.event_repeated</c> report per repeated event when its window closes: on a timer of the service's
+/// <see cref="TimeProvider"/>, before the event would leave the store, or at disposal. Every member but the timer's
+/// callback and <see cref="Announce"/> runs under the service's lock; the callback takes it. Reports are queued under
+/// the lock and announced (the loop woken, the queue metrics and shed logs written) by <see cref="Announce"/> after it.
+/// </summary>
+internal sealed class StormFolder : IDisposable
+{
+    private readonly FoldIndex _index;
+    private readonly Gate _gate;
+    private readonly EventStore _store;
+    private readonly int _capacity;
+    private readonly DeliveryPipeline? _pipeline;
+    private readonly TimeProvider _timeProvider;
+    private readonly ITimer _timer;
+    private readonly List<Fold> _reports = [];
+    private readonly ConcurrentQueue<Enqueued> _unannounced = new();
+    private DateTimeOffset? _armedFor;
+    private bool _stopped;
+
+    public StormFolder(TimeSpan window, int capacity, Gate gate, EventStore store, DeliveryPipeline? pipeline, TimeProvider timeProvider)
+    {
+        _index = new FoldIndex(window);
+        _capacity = capacity;
+        _gate = gate;
+        _store = store;
+        _pipeline = pipeline;
+        _timeProvider = timeProvider;
+
+        // The timer's callbacks must not run in the ExecutionContext of whoever built the service.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _timer = timeProvider.CreateTimer(static state => ((StormFolder)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>Gets how many recorded events the index holds: those of the last window, at most the retained ones.</summary>
+    internal int IndexedCount => _index.Count;
+
+    /// <summary>Folds the publish into an identical event of the last window; returns its id, or 0 to record a new event.</summary>
+    public long TryFold(NewImmuneEvent newEvent, DateTimeOffset now)
+    {
+        ReportClosed(now, _store.FirstId);
+        long id = _index.TryFold(FoldKey.Of(newEvent), now, out bool firstRepeat);
+        if (id != 0)
+        {
+            _store.Repeat(id, now);
+            if (firstRepeat)
+            {
+                Arm(now);
+            }
+        }
+
+        return id;
+    }
+
+    /// <summary>Reports the fold of the event that adding one more to the store will evict, while it is still there.</summary>
+    public void BeforeAdd(DateTimeOffset now)
+    {
+        if (_store.Count == _capacity)
+        {
+            ReportClosed(now, _store.FirstId + 1);
+        }
+    }
+
+    public void Opened(ImmuneEvent recorded) => _index.Open(recorded);
+
+    /// <summary>A severity change: the event folds no more publishes at its old severity.</summary>
+    public void Changed(ImmuneEvent before) => _index.Close(before);
+
+    /// <summary>Publishes every pending report and stops the timer (disposal, before the queue drains).</summary>
+    public void Stop(DateTimeOffset now)
+    {
+        _stopped = true;
+        _timer.Dispose();
+        _index.TakeAll(_reports);
+        Publish(now);
+    }
+
+    public void Dispose() => _timer.Dispose();
+
+    /// <summary>Announces the reports queued so far; called without the service's lock held.</summary>
+    public void Announce()
+    {
+        while (_unannounced.TryDequeue(out Enqueued enqueued))
+        {
+            _pipeline!.Announce(enqueued);
+        }
+    }
+
+    private void OnTimer()
+    {
+        lock (_gate)
+        {
+            if (_stopped)
+            {
+                return;
+            }
+
+            try
+            {
+                DateTimeOffset now = _timeProvider.GetUtcNow();
+                _armedFor = null;
+                ReportClosed(now, _store.FirstId);
+                Arm(now);
+            }
+            catch (Exception)
+            {
+                // Nothing here is expected to throw (the pipeline guards its own reporting); a timer callback that
+                // threw would end the process, so a failure only loses this tick: the next publish reports what is due.
+            }
+        }
+
+        Announce();
+    }
+
+    private void ReportClosed(DateTimeOffset now, long firstRetainedId)
+    {
+        _index.TakeClosed(now, firstRetainedId, _reports);
+        Publish(now);
+    }
+
+    private void Publish(DateTimeOffset now)
+    {
+        foreach (Fold fold in _reports)
+        {
+            if (_pipeline is not null)
+            {
+                ImmuneEvent repeated = _store.Get(fold.EventId);
+                _unannounced.Enqueue(_pipeline.Enqueue(EnvelopeKind.EventRepeated, repeated, now, default, ActivityTraceId.CreateRandom(), critical: false)); // a report, not an escalation
+            }
+        }
+
+        _reports.Clear();
+    }
+
+    /// <summary>Sets the timer for the earliest pending report, unless it is set for it already.</summary>
+    private void Arm(DateTimeOffset now)
+    {
+        DateTimeOffset? next = _index.NextReportAt;
+        if (next == _armedFor || _stopped)
+        {
+            return;
+        }
+
+        _armedFor = next;
+        TimeSpan due = next is { } at ? (at > now ? at - now : TimeSpan.Zero) : Timeout.InfiniteTimeSpan;
+        _timer.Change(due, Timeout.InfiniteTimeSpan);
+    }
+}
