@@ -8,15 +8,16 @@ namespace Immune.Samples.Api;
 public static class ImmuneApi
 {
     /// <summary>An event as the API returns it.</summary>
-    public sealed record EventResponse(long Id, ImmuneSeverity Severity, ImmuneEventType Type, string Message, string? AgentId, string? Module, IReadOnlyDictionary<string, object?>? Meta, DateTimeOffset CreatedAt)
+    public sealed record EventResponse(long Id, ImmuneSeverity Severity, ImmuneEventType Type, string Message, string? AgentId, string? Module, IReadOnlyDictionary<string, object?>? Meta, DateTimeOffset CreatedAt, long Occurrences, DateTimeOffset LastSeenAt)
     {
-        public static EventResponse From(ImmuneEvent e) => new(e.Id, e.Severity, e.Type, e.Message, e.AgentId, e.Module, e.Meta, e.CreatedAt);
+        public static EventResponse From(ImmuneEvent e) => new(e.Id, e.Severity, e.Type, e.Message, e.AgentId, e.Module, e.Meta, e.CreatedAt, e.Occurrences, e.LastSeenAt);
     }
 
     /// <summary>The summary as the API returns it.</summary>
     public sealed record HealthResponse(
         int ActiveIssues,
         int CriticalIssues,
+        long Occurrences,
         IReadOnlyList<EventResponse> LastEvents,
         ImmuneHealthStatus Status,
         double WindowMinutes,
@@ -119,7 +120,7 @@ public static class ImmuneApi
     }
 
     private static HealthResponse Summarize(ImmuneHealthSummary s) => new(
-        s.ActiveIssues, s.CriticalIssues, s.LastEvents.Select(EventResponse.From).ToList(), s.Status, s.Window.TotalMinutes, s.GeneratedAt,
+        s.ActiveIssues, s.CriticalIssues, s.Occurrences, s.LastEvents.Select(EventResponse.From).ToList(), s.Status, s.Window.TotalMinutes, s.GeneratedAt,
         WireNames.Severities.ToDictionary(p => p.Key, p => s.CountsBySeverity[p.Value]),
         WireNames.Types.ToDictionary(p => p.Key, p => s.CountsByType[p.Value]));
 }

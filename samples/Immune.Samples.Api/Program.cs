@@ -21,7 +21,11 @@ else
     builder.Services.AddHostedService<EnvelopeLogger>();
 }
 
-builder.Services.AddImmune(options => options.Source = builder.Configuration["Immune:Source"] ?? ImmuneOptions.DefaultSource);
+builder.Services.AddImmune(options =>
+{
+    options.Source = builder.Configuration["Immune:Source"] ?? ImmuneOptions.DefaultSource;
+    options.FoldWindow = builder.Configuration.GetValue("Immune:FoldWindow", TimeSpan.Zero); // e.g. Immune__FoldWindow=00:00:10
+});
 builder.Services.AddHealthChecks().AddCheck<ImmuneHealthCheck>("immune");
 builder.Services.AddProblemDetails();
 builder.Services.ConfigureHttpJsonOptions(options => ImmuneApi.Configure(options.SerializerOptions));

@@ -2,8 +2,9 @@ using System.Globalization;
 using Immune;
 
 // An in-process stream: the same seam a host implements over Kafka, Redis Streams or NATS.
+// FoldWindow: identical publishes within a second of the first fold into it (a storm becomes one event).
 var stream = new InMemoryEventStream();
-await using var immune = new ImmuneService(stream);
+var immune = new ImmuneService(stream, new ImmuneOptions { FoldWindow = TimeSpan.FromSeconds(1) });
 
 await immune.PublishAsync(new NewImmuneEvent(ImmuneSeverity.Info, ImmuneEventType.SelfHealingAction, "Worker pool recycled")
 {
@@ -25,8 +26,15 @@ for (int i = 0; i < 5; i++)
     await immune.PublishAsync(new NewImmuneEvent(ImmuneSeverity.Info, ImmuneEventType.ErrorSpike, $"Burst event {i + 1}") { Module = "burst" });
 }
 
-// Background delivery: wait until everything queued so far reached the stream.
-await immune.FlushAsync();
+// A storm: the database refuses 10,000 connections in a row. Each publish returns the same id; one event is recorded.
+var ids = new HashSet<long>();
+for (int i = 0; i < 10_000; i++)
+{
+    ids.Add(await immune.PublishAsync(new NewImmuneEvent(ImmuneSeverity.Warning, ImmuneEventType.ErrorSpike, "Database refused the connection") { Module = "orders-db" }));
+}
+
+// Disposal publishes the storm's immune.event_repeated report (occurrences: 10000), then drains the queue.
+await immune.DisposeAsync();
 foreach (EventEnvelope envelope in stream.Envelopes)
 {
     Console.WriteLine(ImmuneJson.Serialize(envelope));
@@ -35,6 +43,7 @@ foreach (EventEnvelope envelope in stream.Envelopes)
 ImmuneHealthSummary summary = immune.GetHealthSummary();
 ImmuneDeliveryStats stats = immune.GetDeliveryStats();
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"health: {summary.Status}, {summary.ActiveIssues} active, {summary.CriticalIssues} critical (event {critical}), last {summary.LastEvents.Count} events over {summary.Window}"));
+    $"health: {summary.Status}, {summary.ActiveIssues} active ({summary.Occurrences} occurrences), {summary.CriticalIssues} critical (event {critical}), last {summary.LastEvents.Count} events over {summary.Window}"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"storm: 10000 publishes folded into {ids.Count} event"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"delivery: {stats.Queued} queued, {stats.Delivered} delivered, {stats.Failed} failed, {stats.Dropped} dropped, {stats.Pending} pending"));

@@ -131,10 +131,12 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
         {
             ThrowIfDisposed();
             DateTimeOffset now = _timeProvider.GetUtcNow();
-            folded = _folder?.TryFold(newEvent, now) ?? 0;
+            DateTimeOffset last = _store.LastCreatedAt;
+            DateTimeOffset createdAt = now < last ? last : now; // recording times never decrease
+            folded = _folder?.FoldOrOpen(newEvent, now, createdAt) ?? 0;
             if (folded == 0)
             {
-                recorded = RecordLocked(newEvent, meta, now, correlation, ref enqueued);
+                recorded = RecordLocked(newEvent, meta, createdAt, correlation, ref enqueued);
             }
         }
 
@@ -313,18 +315,15 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) is not null, this);
 
     /// <summary>Records a new event (the oldest leaves when full) and queues its envelopes.</summary>
-    private ImmuneEvent RecordLocked(NewImmuneEvent newEvent, IReadOnlyDictionary<string, object?>? meta, DateTimeOffset now, ActivityTraceId correlation, ref Enqueued enqueued)
+    private ImmuneEvent RecordLocked(NewImmuneEvent newEvent, IReadOnlyDictionary<string, object?>? meta, DateTimeOffset createdAt, ActivityTraceId correlation, ref Enqueued enqueued)
     {
-        _folder?.BeforeAdd(now);
-        DateTimeOffset last = _store.LastCreatedAt;
-        var recorded = new ImmuneEvent(_store.LastId + 1, now < last ? last : now, newEvent.Severity, newEvent.Type, newEvent.Message)
+        var recorded = new ImmuneEvent(_store.LastId + 1, createdAt, newEvent.Severity, newEvent.Type, newEvent.Message)
         {
             AgentId = newEvent.AgentId,
             Module = newEvent.Module,
             Meta = meta,
         };
         _store.Add(recorded);
-        _folder?.Opened(recorded);
         if (_pipeline is not null)
         {
             enqueued = _pipeline.Enqueue(EnvelopeKind.EventPublished, recorded, recorded.CreatedAt, default, correlation, recorded.Severity == ImmuneSeverity.Critical);

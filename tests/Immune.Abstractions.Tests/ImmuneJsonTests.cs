@@ -204,7 +204,7 @@ public sealed class ImmuneJsonTests
         { PublishedJson.Replace("\"type\":\"immune.event_published\",", ""), "required property 'type' is missing" },
         { PublishedJson.Replace("\"source\":\"immune_service\",", ""), "required property 'source' is missing" },
         { PublishedJson.Replace("\"timestamp\":1703001234.567,", ""), "required property 'timestamp' is missing" },
-        { PublishedJson.Replace("immune.event_published", "immune.unknown"), "'type' must be one of \"immune.event_published\", \"immune.critical_event\", \"immune.severity_changed\", not \"immune.unknown\"" },
+        { PublishedJson.Replace("immune.event_published", "immune.unknown"), "'type' must be one of \"immune.event_published\", \"immune.critical_event\", \"immune.severity_changed\", \"immune.event_repeated\", not \"immune.unknown\"" },
         { PublishedJson.Replace("\"WARNING\"", "\"SEVERE\""), "'payload.severity' must be one of \"INFO\", \"WARNING\", \"CRITICAL\", not \"SEVERE\"" },
         { PublishedJson.Replace("\"WARNING\"", "\"warning\""), "'payload.severity' must be one of" },
         { PublishedJson.Replace("\"ERROR_SPIKE\"", "\"OUTAGE\""), "'payload.type' must be one of" },

@@ -61,6 +61,28 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PostEvent_FoldWindowConfigured_IdenticalPostsFoldIntoOneEvent()
+    {
+        using WebApplicationFactory<Program> factory = _factory.WithWebHostBuilder(web => web.UseSetting("Immune:FoldWindow", "01:00:00"));
+        using HttpClient client = factory.CreateClient();
+        const string Json = """{"severity":"WARNING","type":"ERROR_SPIKE","message":"database refused the connection"}""";
+
+        long[] ids = new long[3];
+        for (int i = 0; i < ids.Length; i++)
+        {
+            HttpResponseMessage response = await client.PostAsync("/api/immune/event", new StringContent(Json, System.Text.Encoding.UTF8, "application/json"));
+            ids[i] = await response.Content.ReadFromJsonAsync<long>();
+        }
+
+        ids.ShouldBe([1L, 1L, 1L]);
+        JsonElement health = await client.GetFromJsonAsync<JsonElement>("/api/immune/health?minutes=60");
+        health.GetProperty("active_issues").GetInt32().ShouldBe(1);
+        health.GetProperty("occurrences").GetInt64().ShouldBe(3);
+        health.GetProperty("last_events")[0].GetProperty("occurrences").GetInt64().ShouldBe(3);
+        (await GetJsonAsync("/api/immune/health?minutes=60")).GetProperty("occurrences").GetInt64().ShouldBe(0); // off by default
+    }
+
+    [Fact]
     public async Task GetEvents_ReturnsTheWindowOldestFirst()
     {
         await PostAsync("""{"severity":"INFO","type":"SELF_HEALING_ACTION","message":"first"}""");

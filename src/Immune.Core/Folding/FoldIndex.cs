@@ -1,77 +1,78 @@
+using System.Runtime.InteropServices;
+
 namespace Immune.Folding;
 
 /// <summary>What makes two publishes identical for folding: everything but the meta.</summary>
 internal readonly record struct FoldKey(ImmuneSeverity Severity, ImmuneEventType Type, string Message, string? AgentId, string? Module)
 {
+    /// <summary>Hashes the message, severity and type only (agent id and module rarely tell storms apart); equality checks all.</summary>
+    public static readonly IEqualityComparer<FoldKey> Comparer = new KeyComparer();
+
     public static FoldKey Of(NewImmuneEvent e) => new(e.Severity, e.Type, e.Message, e.AgentId, e.Module);
 
     public static FoldKey Of(ImmuneEvent e) => new(e.Severity, e.Type, e.Message, e.AgentId, e.Module);
-}
 
-/// <summary>An event that identical publishes may still fold into, until <see cref="ClosesAt"/>.</summary>
-internal sealed class Fold(FoldKey key, long eventId, DateTimeOffset closesAt)
-{
-    public FoldKey Key { get; } = key;
+    private sealed class KeyComparer : IEqualityComparer<FoldKey>
+    {
+        public bool Equals(FoldKey x, FoldKey y)
+            => x.Severity == y.Severity && x.Type == y.Type
+            && string.Equals(x.Message, y.Message, StringComparison.Ordinal)
+            && string.Equals(x.AgentId, y.AgentId, StringComparison.Ordinal)
+            && string.Equals(x.Module, y.Module, StringComparison.Ordinal);
 
-    public long EventId { get; } = eventId;
-
-    public DateTimeOffset ClosesAt { get; } = closesAt;
-
-    /// <summary>Gets or sets whether publishes were folded into it and its report is still to go out.</summary>
-    public bool ReportDue { get; set; }
+        public int GetHashCode(FoldKey key) => key.Message.GetHashCode(StringComparison.Ordinal) ^ ((int)key.Severity << 2 | (int)key.Type);
+    }
 }
 
 /// <summary>
 /// The events recorded in the last fold window, by identity, and the repeated ones whose reports are due when their
 /// window closes. Events are recorded in time order, so windows close in id order: a queue in id order expires them,
-/// and a heap keyed by id orders the pending reports. Holds only events still retained (the service reports a fold
-/// before its event leaves the store). Not thread-safe: the service guards it with its lock.
+/// and a heap keyed by id orders the pending reports. Everything is kept in value types, so indexing an event that
+/// never repeats allocates nothing that outlives the call. Holds only events still retained (the service reports a
+/// fold before its event leaves the store). Not thread-safe: the service guards it with its lock.
 /// </summary>
 internal sealed class FoldIndex(TimeSpan window)
 {
-    private readonly Dictionary<FoldKey, Fold> _open = [];
-    private readonly Queue<Fold> _recorded = new();
-    private readonly PriorityQueue<Fold, long> _due = new();
+    private readonly Dictionary<FoldKey, Open> _open = new(FoldKey.Comparer);
+    private readonly Queue<(FoldKey Key, long EventId, long ClosesAt)> _recorded = new();
+    private readonly PriorityQueue<(long EventId, long ClosesAt), long> _due = new();
 
     public int Count => _recorded.Count;
 
     /// <summary>Gets when the earliest pending report is due; null when none is.</summary>
-    public DateTimeOffset? NextReportAt => _due.TryPeek(out Fold? fold, out _) ? fold.ClosesAt : null;
+    public DateTimeOffset? NextReportAt => _due.TryPeek(out var due, out _) ? new DateTimeOffset(due.ClosesAt, TimeSpan.Zero) : null;
 
     /// <summary>
-    /// Folds a publish at <paramref name="now"/> into an identical event whose window is still open. Returns its id, or 0
-    /// when there is none (the caller records a new event and calls <see cref="Open"/>).
+    /// Folds a publish made at <paramref name="now"/> into an identical event whose window is still open and returns its
+    /// id; else indexes <paramref name="nextId"/>, the event the caller records next (at <paramref name="createdAt"/>),
+    /// and returns 0. One hash lookup either way.
     /// </summary>
-    public long TryFold(in FoldKey key, DateTimeOffset now, out bool firstRepeat)
+    public long FoldOrOpen(in FoldKey key, DateTimeOffset now, long nextId, DateTimeOffset createdAt, out bool firstRepeat)
     {
         firstRepeat = false;
-        if (!_open.TryGetValue(key, out Fold? fold) || now >= fold.ClosesAt)
+        ref Open open = ref CollectionsMarshal.GetValueRefOrAddDefault(_open, key, out bool exists);
+        if (exists && now.UtcTicks < open.ClosesAt)
         {
-            return 0;
+            if (!open.Reported)
+            {
+                open.Reported = firstRepeat = true;
+                _due.Enqueue((open.EventId, open.ClosesAt), open.EventId);
+            }
+
+            return open.EventId;
         }
 
-        if (!fold.ReportDue)
-        {
-            fold.ReportDue = firstRepeat = true;
-            _due.Enqueue(fold, fold.EventId);
-        }
-
-        return fold.EventId;
-    }
-
-    /// <summary>Makes a newly recorded event foldable, replacing an identical one whose window closed.</summary>
-    public void Open(ImmuneEvent recorded)
-    {
-        var fold = new Fold(FoldKey.Of(recorded), recorded.Id, recorded.CreatedAt + window);
-        _open[fold.Key] = fold;
-        _recorded.Enqueue(fold);
+        long closesAt = (createdAt + window).UtcTicks;
+        open = new Open { EventId = nextId, ClosesAt = closesAt };
+        _recorded.Enqueue((key, nextId, closesAt));
+        return 0;
     }
 
     /// <summary>Stops folding into an event whose severity changed: later publishes at the old severity are new events.</summary>
     public void Close(ImmuneEvent before)
     {
         FoldKey key = FoldKey.Of(before);
-        if (_open.TryGetValue(key, out Fold? fold) && fold.EventId == before.Id)
+        if (_open.TryGetValue(key, out Open open) && open.EventId == before.Id)
         {
             _open.Remove(key);
         }
@@ -79,30 +80,34 @@ internal sealed class FoldIndex(TimeSpan window)
 
     /// <summary>
     /// Forgets the events whose window closed by <paramref name="now"/> or that leave the store (ids below
-    /// <paramref name="firstRetainedId"/>), and takes the reports due for either reason, oldest first.
+    /// <paramref name="firstRetainedId"/>), and adds the ids of the reports due for either reason, oldest first.
     /// </summary>
-    public void TakeClosed(DateTimeOffset now, long firstRetainedId, List<Fold> reports)
+    public void TakeClosed(DateTimeOffset now, long firstRetainedId, List<long> reports)
     {
-        while (_due.TryPeek(out Fold? fold, out _) && (fold.ClosesAt <= now || fold.EventId < firstRetainedId))
+        long ticks = now.UtcTicks;
+        while (_due.TryPeek(out var due, out _) && (due.ClosesAt <= ticks || due.EventId < firstRetainedId))
         {
             _due.Dequeue();
-            fold.ReportDue = false;
-            reports.Add(fold);
+            reports.Add(due.EventId);
         }
 
-        while (_recorded.TryPeek(out Fold? fold) && (fold.ClosesAt <= now || fold.EventId < firstRetainedId))
+        while (_recorded.TryPeek(out var recorded) && (recorded.ClosesAt <= ticks || recorded.EventId < firstRetainedId))
         {
             _recorded.Dequeue();
-            if (_open.TryGetValue(fold.Key, out Fold? current) && ReferenceEquals(current, fold))
+            if (_open.Remove(recorded.Key, out Open open) && open.EventId != recorded.EventId)
             {
-                _open.Remove(fold.Key);
+                _open.Add(recorded.Key, open); // a later event took the key: keep it
             }
         }
     }
 
     /// <summary>Takes every pending report, oldest first, and forgets everything (disposal).</summary>
-    public void TakeAll(List<Fold> reports)
+    public void TakeAll(List<long> reports) => TakeClosed(DateTimeOffset.MaxValue, long.MaxValue, reports);
+
+    private struct Open
     {
-        TakeClosed(DateTimeOffset.MaxValue, long.MaxValue, reports);
+        public long EventId;
+        public long ClosesAt;  // UTC ticks
+        public bool Reported;  // in the heap of due reports
     }
 }

@@ -21,7 +21,7 @@ internal sealed class StormFolder : IDisposable
     private readonly DeliveryPipeline? _pipeline;
     private readonly TimeProvider _timeProvider;
     private readonly ITimer _timer;
-    private readonly List<Fold> _reports = [];
+    private readonly List<long> _reports = [];
     private readonly ConcurrentQueue<Enqueued> _unannounced = new();
     private DateTimeOffset? _armedFor;
     private bool _stopped;
@@ -45,11 +45,15 @@ internal sealed class StormFolder : IDisposable
     /// <summary>Gets how many recorded events the index holds: those of the last window, at most the retained ones.</summary>
     internal int IndexedCount => _index.Count;
 
-    /// <summary>Folds the publish into an identical event of the last window; returns its id, or 0 to record a new event.</summary>
-    public long TryFold(NewImmuneEvent newEvent, DateTimeOffset now)
+    /// <summary>
+    /// Folds the publish into an identical event of the last window and returns its id; or returns 0, and the caller
+    /// records the event as id <see cref="EventStore.LastId"/> + 1 at <paramref name="createdAt"/>, which is indexed
+    /// already, and whose addition to the store may evict the oldest: its report, if due, goes out first.
+    /// </summary>
+    public long FoldOrOpen(NewImmuneEvent newEvent, DateTimeOffset now, DateTimeOffset createdAt)
     {
-        ReportClosed(now, _store.FirstId);
-        long id = _index.TryFold(FoldKey.Of(newEvent), now, out bool firstRepeat);
+        ReportClosed(now, _store.Count == _capacity ? _store.FirstId + 1 : _store.FirstId);
+        long id = _index.FoldOrOpen(FoldKey.Of(newEvent), now, _store.LastId + 1, createdAt, out bool firstRepeat);
         if (id != 0)
         {
             _store.Repeat(id, now);
@@ -61,17 +65,6 @@ internal sealed class StormFolder : IDisposable
 
         return id;
     }
-
-    /// <summary>Reports the fold of the event that adding one more to the store will evict, while it is still there.</summary>
-    public void BeforeAdd(DateTimeOffset now)
-    {
-        if (_store.Count == _capacity)
-        {
-            ReportClosed(now, _store.FirstId + 1);
-        }
-    }
-
-    public void Opened(ImmuneEvent recorded) => _index.Open(recorded);
 
     /// <summary>A severity change: the event folds no more publishes at its old severity.</summary>
     public void Changed(ImmuneEvent before) => _index.Close(before);
@@ -130,11 +123,11 @@ internal sealed class StormFolder : IDisposable
 
     private void Publish(DateTimeOffset now)
     {
-        foreach (Fold fold in _reports)
+        foreach (long eventId in _reports)
         {
             if (_pipeline is not null)
             {
-                ImmuneEvent repeated = _store.Get(fold.EventId);
+                ImmuneEvent repeated = _store.Get(eventId);
                 _unannounced.Enqueue(_pipeline.Enqueue(EnvelopeKind.EventRepeated, repeated, now, default, ActivityTraceId.CreateRandom(), critical: false)); // a report, not an escalation
             }
         }
