@@ -51,6 +51,27 @@ catch (ArgumentException e) when (e.Message.Contains("QueueCapacity", StringComp
 {
 }
 
+// Storm folding: identical publishes fold into one event, reported once its window closes.
+var foldStream = new InMemoryEventStream();
+await using (var folding = new ImmuneService(foldStream, new ImmuneOptions { FoldWindow = TimeSpan.FromSeconds(10) }, timeProvider: time))
+{
+    long stormId = await folding.PublishAsync(new NewImmuneEvent(ImmuneSeverity.Critical, ImmuneEventType.ErrorSpike, "storm"));
+    Check(await folding.PublishAsync(new NewImmuneEvent(ImmuneSeverity.Critical, ImmuneEventType.ErrorSpike, "storm")) == stormId, "a repeat folds");
+    time.Advance(TimeSpan.FromSeconds(10));
+    await folding.FlushAsync();
+    Check(foldStream.Envelopes.Last().Payload is ImmuneEventRepeatedPayload { Occurrences: 2 }, "repeat report");
+}
+
+// The fleet view, fed the envelopes written so far (each twice: redelivery counts once).
+var fleet = new ImmuneFleetView(timeProvider: time);
+foreach (EventEnvelope envelope in stream.Envelopes.Concat(stream.Envelopes).Concat(foldStream.Envelopes))
+{
+    fleet.Apply(ImmuneJson.DeserializeEnvelope(ImmuneJson.SerializeToUtf8Bytes(envelope)));
+}
+
+ImmuneFleetSummary fleetSummary = fleet.GetHealthSummary(TimeSpan.FromDays(1));
+Check(fleetSummary.ActiveIssues == 3 && fleetSummary.Sources.Count == 2, "fleet view");
+
 Console.WriteLine("package smoke test passed");
 
 static void Check(bool condition, string what)

@@ -15,6 +15,8 @@ public class FoldingBenchmarks
     private int _next;
     private ImmuneService _off = null!;
     private ImmuneService _on = null!;
+    private ImmuneService _recordOff = null!;
+    private ImmuneService _recordOn = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -22,6 +24,8 @@ public class FoldingBenchmarks
         _distinct = [.. Enumerable.Range(0, Cycle).Select(i => new NewImmuneEvent(ImmuneSeverity.Info, ImmuneEventType.ErrorSpike, $"5xx rate above 2% #{i}") { Module = "api" })];
         _off = new ImmuneService(new NoopStream());
         _on = new ImmuneService(new NoopStream(), new ImmuneOptions { FoldWindow = TimeSpan.FromSeconds(10) });
+        _recordOff = new ImmuneService();
+        _recordOn = new ImmuneService(options: new ImmuneOptions { FoldWindow = TimeSpan.FromSeconds(10) });
     }
 
     [GlobalCleanup]
@@ -29,6 +33,8 @@ public class FoldingBenchmarks
     {
         await _off.DisposeAsync();
         await _on.DisposeAsync();
+        await _recordOff.DisposeAsync();
+        await _recordOn.DisposeAsync();
     }
 
     [Benchmark(Baseline = true, Description = "distinct events, FoldWindow off")]
@@ -36,6 +42,12 @@ public class FoldingBenchmarks
 
     [Benchmark(Description = "distinct events, FoldWindow 10 s")]
     public ValueTask<long> DistinctOn() => _on.PublishAsync(_distinct[_next++ & (Cycle - 1)]);
+
+    [Benchmark(Description = "distinct events, no stream (recording only), FoldWindow off")]
+    public ValueTask<long> RecordDistinctOff() => _recordOff.PublishAsync(_distinct[_next++ & (Cycle - 1)]);
+
+    [Benchmark(Description = "distinct events, no stream (recording only), FoldWindow 10 s")]
+    public ValueTask<long> RecordDistinctOn() => _recordOn.PublishAsync(_distinct[_next++ & (Cycle - 1)]);
 
     [Benchmark(Description = "storm of one event, FoldWindow off")]
     public ValueTask<long> StormOff() => _off.PublishAsync(Storm);
