@@ -12,7 +12,7 @@ namespace Immune.Folding;
 /// callback and <see cref="Announce"/> runs under the service's lock; the callback takes it. Reports are queued under
 /// the lock and announced (the loop woken, the queue metrics and shed logs written) by <see cref="Announce"/> after it.
 /// </summary>
-internal sealed class StormFolder : IDisposable
+internal sealed class StormFolder
 {
     private readonly FoldIndex _index;
     private readonly Gate _gate;
@@ -77,8 +77,6 @@ internal sealed class StormFolder : IDisposable
         _index.TakeAll(_reports);
         Publish(now);
     }
-
-    public void Dispose() => _timer.Dispose();
 
     /// <summary>Announces the reports queued so far; called without the service's lock held.</summary>
     public void Announce()
