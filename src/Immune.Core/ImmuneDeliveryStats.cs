@@ -15,7 +15,7 @@ public sealed record ImmuneDeliveryStats
     /// <summary>Gets the number of envelopes that failed every attempt: <see cref="FailedTimeout"/> + <see cref="FailedStreamError"/>.</summary>
     public long Failed { get; init; }
 
-    /// <summary>Gets the number of envelopes given up without a final attempt: <see cref="DroppedQueueFull"/> + <see cref="DroppedShutdown"/>.</summary>
+    /// <summary>Gets the number of envelopes given up without a final attempt: <see cref="DroppedQueueFull"/> + <see cref="DroppedShutdown"/> + <see cref="DroppedSpoolFull"/>.</summary>
     public long Dropped { get; init; }
 
     /// <summary>Gets the number of envelopes waiting in the queue or being delivered.</summary>
@@ -32,4 +32,13 @@ public sealed record ImmuneDeliveryStats
 
     /// <summary>Gets the number of envelopes still pending when shutdown ran out of time.</summary>
     public long DroppedShutdown { get; init; }
+
+    /// <summary>Gets the number of envelopes shed because the durable spool was full (INFO and WARNING before CRITICAL).</summary>
+    public long DroppedSpoolFull { get; init; }
+
+    /// <summary>
+    /// Gets the number of envelopes a previous service on the same <see cref="ImmuneOptions.SpoolDirectory"/> left
+    /// unsettled and this one queued again at start; they are included in <see cref="Queued"/>.
+    /// </summary>
+    public long Replayed { get; init; }
 }

@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using Immune.Delivery;
 using Immune.Folding;
 using Immune.Internal;
+using Immune.Spool;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -32,6 +33,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
     private readonly ImmuneMetrics _metrics;
     private readonly DeliveryPipeline? _pipeline; // null without a stream: record and summarize only
     private readonly StormFolder? _folder;        // null unless FoldWindow > 0
+    private readonly SpoolSync? _spool;           // null unless SpoolDirectory is set (and there is a stream)
 
     // Guards the store and the lifecycle state. Recording an event and queueing its envelopes happen under it together
     // (the pipeline's own lock nests inside), which is what makes delivery order equal record order. The delivery loop
@@ -86,7 +88,17 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
         else
         {
             var reporter = new DeliveryReporter(_logger, _metrics, _timeProvider, _options.DeliveryLogInterval);
-            _pipeline = new DeliveryPipeline(eventStream, _options, InstanceId, _timeProvider, reporter, jitter);
+            SpoolWriter? spooler = OpenSpool(reporter);
+            _pipeline = new DeliveryPipeline(eventStream, _options, InstanceId, _timeProvider, reporter, jitter, spooler);
+            if (spooler is not null)
+            {
+                // What a previous owner left goes first, with its ids; once it is on the disk again its old files go.
+                _pipeline.Replay(spooler.Spool.Recovered);
+                reporter.Recovered(_options.SpoolDirectory!, spooler.Spool.Recovered.Count, spooler.Spool.DamagedRegions, spooler.Spool.MovedAside);
+                spooler.Spool.Recovered.Clear();
+                _spool = new SpoolSync(spooler, _pipeline, _timeProvider, _options.SpoolSyncInterval);
+                _spool.Tick();
+            }
         }
 
         if (_options.FoldWindow > TimeSpan.Zero)
@@ -304,12 +316,25 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
             {
                 await _pipeline.StopAsync().ConfigureAwait(false);
             }
+
+            _spool?.Stop();
         }
         finally
         {
             _metrics.Dispose();
             _disposed!.TrySetResult();
         }
+    }
+
+    private SpoolWriter? OpenSpool(DeliveryReporter reporter)
+    {
+        if (_options.SpoolDirectory is not { } directory)
+        {
+            return null;
+        }
+
+        DurableSpool spool = DurableSpool.Open(directory, _options.SpoolCapacityBytes, syncEveryWrite: _options.SpoolSyncInterval == TimeSpan.Zero);
+        return new SpoolWriter(spool, new EnvelopeFactory(_options.Source, InstanceId), reporter, directory);
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) is not null, this);

@@ -72,6 +72,38 @@ public sealed class ImmuneServiceMetricsTests : IDisposable
     }
 
     [Fact]
+    public async Task Instruments_SpoolReplayAndSpoolFull_AreCountedLikeTheStats()
+    {
+        string directory = Path.Combine(Path.GetTempPath(), "immune-spool-tests", Guid.NewGuid().ToString("N"));
+        try
+        {
+            ServiceProvider first = Build(ScriptedStream.Hung(), o => { o.SpoolDirectory = directory; o.ShutdownTimeout = TimeSpan.Zero; o.SpoolCapacityBytes = 1 << 20; });
+            ImmuneService leaving = first.GetRequiredService<ImmuneService>();
+            for (int i = 0; i < 400 && leaving.GetDeliveryStats().DroppedSpoolFull < 3; i++)
+            {
+                await leaving.PublishAsync(Events.Info(new string('x', 4000)));
+            }
+
+            ImmuneDeliveryStats left = leaving.GetDeliveryStats();
+            await first.DisposeAsync();
+
+            await using ServiceProvider second = Build(new InMemoryEventStream(), o => o.SpoolDirectory = directory);
+            ImmuneService replaying = second.GetRequiredService<ImmuneService>();
+            await replaying.Flushed();
+
+            Sum("immune.envelopes.dropped", "reason", "spool_full").ShouldBe(3);
+            left.DroppedSpoolFull.ShouldBe(3);
+            Sum("immune.envelopes.replayed").ShouldBe(left.Queued - 3);
+            replaying.GetDeliveryStats().Replayed.ShouldBe(left.Queued - 3);
+            replaying.GetDeliveryStats().Delivered.ShouldBe(left.Queued - 3);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Instruments_QueueFullAndShutdownDrops_AreCountedWithTheirReason()
     {
         var gate = new TaskCompletionSource();

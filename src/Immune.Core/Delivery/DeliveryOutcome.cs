@@ -18,7 +18,7 @@ internal readonly record struct Delivery(Outcome Outcome, int Attempts, Exceptio
 /// <summary>Counts of settled envelopes by outcome (queue-full drops are counted at enqueue).</summary>
 internal struct Tally
 {
-    public long Delivered, FailedTimeout, FailedStreamError, DroppedShutdown;
+    public long Delivered, FailedTimeout, FailedStreamError, DroppedShutdown, DroppedQueueFull, DroppedSpoolFull, Replayed;
 
     public void Add(Outcome outcome, long count = 1)
     {
@@ -30,12 +30,27 @@ internal struct Tally
             default: DroppedShutdown += count; break;
         }
     }
+
+    public readonly ImmuneDeliveryStats ToStats(long queued, long pending) => new()
+    {
+        Queued = queued,
+        Delivered = Delivered,
+        Failed = FailedTimeout + FailedStreamError,
+        Dropped = DroppedQueueFull + DroppedSpoolFull + DroppedShutdown,
+        Pending = pending,
+        FailedTimeout = FailedTimeout,
+        FailedStreamError = FailedStreamError,
+        DroppedQueueFull = DroppedQueueFull,
+        DroppedShutdown = DroppedShutdown,
+        DroppedSpoolFull = DroppedSpoolFull,
+        Replayed = Replayed,
+    };
 }
 
 /// <summary>The wire names of the reasons (metric tags and log text; listed in EVENTS.md).</summary>
 internal static class Reasons
 {
-    public const string QueueFull = "queue_full", Shutdown = "shutdown", Timeout = "timeout", StreamError = "stream_error";
+    public const string QueueFull = "queue_full", Shutdown = "shutdown", Timeout = "timeout", StreamError = "stream_error", SpoolFull = "spool_full";
 
     public static string Of(Outcome outcome) => outcome switch
     {

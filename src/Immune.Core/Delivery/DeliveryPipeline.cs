@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Immune.Spool;
 
 namespace Immune.Delivery;
 
@@ -31,15 +32,18 @@ internal sealed class DeliveryPipeline
     private readonly SettlementWaiters _waiters = new();
     private readonly BatchInHand _batch;
     private readonly EventEnvelope[] _built; // the envelopes of the batch in hand
+    private readonly SpoolWriter? _spooler;
     private long _lastSequence;
-    private long _droppedQueueFull;
+    private long _durableThrough; // what disposal had settled before it gave up on the rest: those stay spooled
+    private bool _spoolFrozen;
     private Tally _settled;
     private bool _abandoned;
     private bool _stopping;
     private TaskCompletionSource? _wakeup;
 
-    public DeliveryPipeline(IEventStream stream, ImmuneOptions options, string instanceId, TimeProvider timeProvider, DeliveryReporter reporter, Func<double>? jitter = null)
+    public DeliveryPipeline(IEventStream stream, ImmuneOptions options, string instanceId, TimeProvider timeProvider, DeliveryReporter reporter, Func<double>? jitter = null, SpoolWriter? spooler = null)
     {
+        _spooler = spooler;
         _options = options;
         _timeProvider = timeProvider;
         _reporter = reporter;
@@ -62,13 +66,7 @@ internal sealed class DeliveryPipeline
 
     public int QueueLength
     {
-        get
-        {
-            lock (_gate)
-            {
-                return _queue.Count;
-            }
-        }
+        get { lock (_gate) { return _queue.Count; } }
     }
 
     /// <summary>
@@ -107,6 +105,7 @@ internal sealed class DeliveryPipeline
     {
         enqueued.Wakeup?.TrySetResult();
         _reporter.Queued(enqueued.Count);
+        _reporter.Dropped(enqueued.FirstRefused, enqueued.RefusedCount, Reasons.SpoolFull);
 
         for (int i = 0; i < enqueued.ShedCount; i++)
         {
@@ -132,19 +131,7 @@ internal sealed class DeliveryPipeline
         {
             Tally tally = _settled;
             int claimed = _batch.CountClaimed(ref tally);
-
-            return new ImmuneDeliveryStats
-            {
-                Queued = _lastSequence,
-                Delivered = tally.Delivered,
-                Failed = tally.FailedTimeout + tally.FailedStreamError,
-                Dropped = _droppedQueueFull + tally.DroppedShutdown,
-                Pending = _queue.Count + (_batch.Count - claimed),
-                FailedTimeout = tally.FailedTimeout,
-                FailedStreamError = tally.FailedStreamError,
-                DroppedQueueFull = _droppedQueueFull,
-                DroppedShutdown = tally.DroppedShutdown,
-            };
+            return tally.ToStats(_lastSequence, _queue.Count + (_batch.Count - claimed));
         }
     }
 
@@ -162,7 +149,10 @@ internal sealed class DeliveryPipeline
         wakeup?.TrySetResult();
         if (!await DrainedWithinAsync(_options.ShutdownTimeout).ConfigureAwait(false))
         {
-            // Out of time: stop the call in flight and count everything still pending as dropped.
+            // Out of time: stop the call in flight and count everything still pending as dropped. The spool keeps it
+            // all: its progress stops here, before the loop or this method settle anything as dropped.
+            lock (_gate) { (_durableThrough, _spoolFrozen) = (SettledThroughLocked(), true); }
+
             await _stop.CancelAsync().ConfigureAwait(false);
             AbandonAndReport();
         }
@@ -184,12 +174,40 @@ internal sealed class DeliveryPipeline
         }
     }
 
-    private long EnqueueLocked(in PendingEnvelope item, ref Enqueued enqueued)
+    /// <summary>Queues what a previous service left in the spool, before anything new; the envelopes keep their ids.</summary>
+    public void Replay(IReadOnlyList<EventEnvelope> envelopes)
+    {
+        var enqueued = default(Enqueued);
+        lock (_gate)
+        {
+            foreach (EventEnvelope envelope in envelopes) EnqueueLocked(PendingEnvelope.Replayed(++_lastSequence, envelope), ref enqueued);
+            _settled.Replayed += envelopes.Count;
+            (enqueued.Wakeup, _wakeup) = (_wakeup, null);
+        }
+
+        Announce(enqueued);
+    }
+
+    /// <summary>Gets the sequence through which the spool may forget: all settled but what disposal dropped for want of time.</summary>
+    public long SpoolSettledThrough()
+    {
+        lock (_gate) { return _spoolFrozen ? _durableThrough : SettledThroughLocked(); }
+    }
+
+    private long EnqueueLocked(PendingEnvelope item, ref Enqueued enqueued)
     {
         enqueued.Count++;
+        if (_spooler is not null && !_spooler.Write(ref item))
+        {
+            _settled.DroppedSpoolFull++;
+            if (enqueued.RefusedCount++ == 0) enqueued.FirstRefused = item;
+            CompleteWaitersLocked();
+            return item.Sequence;
+        }
+
         if (_queue.Enqueue(item, out PendingEnvelope shed))
         {
-            _droppedQueueFull++;
+            _settled.DroppedQueueFull++;
             if (enqueued.ShedCount++ == 0) enqueued.FirstShed = shed; else enqueued.SecondShed = shed;
             CompleteWaitersLocked();
         }

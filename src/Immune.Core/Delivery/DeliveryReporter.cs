@@ -103,6 +103,36 @@ internal sealed partial class DeliveryReporter(ILogger logger, ImmuneMetrics met
         }
     }
 
+    /// <summary>Reports what the spool found at start: envelopes queued again, damage cut off and files moved aside.</summary>
+    public void Recovered(string directory, long replayed, int damagedRegions, IReadOnlyList<string> movedAside)
+    {
+        try
+        {
+            metrics.Replayed(replayed);
+            if (damagedRegions > 0)
+            {
+                Log.SpoolDamaged(logger, directory, damagedRegions, string.Join(", ", movedAside));
+            }
+        }
+        catch (Exception)
+        {
+            // The damage is counted by recovery and cut off; only the report is lost.
+        }
+    }
+
+    /// <summary>Reports that the spool gave up after a disk fault; envelopes from now on stay in memory only.</summary>
+    public void SpoolUnavailable(string directory)
+    {
+        try
+        {
+            Log.SpoolUnavailable(logger, directory);
+        }
+        catch (Exception)
+        {
+            // Delivery goes on from memory whatever the logger does.
+        }
+    }
+
     public void Stopped(ImmuneDeliveryStats stats)
     {
         try
@@ -137,5 +167,13 @@ internal sealed partial class DeliveryReporter(ILogger logger, ImmuneMetrics met
         [LoggerMessage(EventId = 6, EventName = "AttemptFailed", Level = LogLevel.Debug,
             Message = "Attempt {Attempt} of {Attempts} to publish {Count} envelope(s) from sequence {Sequence} ({EnvelopeType}) failed: {Reason}; retrying in {Delay}.")]
         public static partial void AttemptFailed(ILogger logger, int attempt, int attempts, int count, long sequence, string envelopeType, string reason, TimeSpan delay, Exception? exception);
+
+        [LoggerMessage(EventId = 7, EventName = "SpoolDamaged", Level = LogLevel.Warning,
+            Message = "The spool in {Directory} held {Regions} damaged region(s) (a torn tail, zeroes or a corrupt record); they were cut off, never replayed, and the files moved aside: {Files}.")]
+        public static partial void SpoolDamaged(ILogger logger, string directory, int regions, string files);
+
+        [LoggerMessage(EventId = 8, EventName = "SpoolUnavailable", Level = LogLevel.Error,
+            Message = "The spool in {Directory} failed (disk full, permission lost or removed); envelopes from now on are kept in memory only.")]
+        public static partial void SpoolUnavailable(ILogger logger, string directory);
     }
 }

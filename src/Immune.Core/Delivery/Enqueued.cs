@@ -9,4 +9,6 @@ internal struct Enqueued
     public PendingEnvelope FirstShed;
     public PendingEnvelope SecondShed;
     public TaskCompletionSource? Wakeup;
+    public int RefusedCount;             // shed because the spool was full
+    public PendingEnvelope FirstRefused;
 }

@@ -11,6 +11,11 @@ internal sealed class EnvelopeFactory(string source, string instanceId)
 
     public EventEnvelope Create(in PendingEnvelope pending)
     {
+        if (pending.Built is { } built)
+        {
+            return built;
+        }
+
         ImmuneEvent e = pending.Event;
         ImmunePayload payload = pending.Kind switch
         {

@@ -29,6 +29,24 @@ internal readonly record struct PendingEnvelope(
     ImmuneSeverity PreviousSeverity,
     ActivityTraceId Correlation)
 {
+    /// <summary>An envelope read back from the spool: the event is rebuilt from its payload, for shedding and logs.</summary>
+    public static PendingEnvelope Replayed(long sequence, EventEnvelope envelope)
+    {
+        ImmunePayload p = envelope.Payload;
+        EnvelopeKind kind = envelope.Type switch
+        {
+            ImmuneEventTypes.EventPublished => EnvelopeKind.EventPublished,
+            ImmuneEventTypes.CriticalEvent => EnvelopeKind.CriticalEvent,
+            ImmuneEventTypes.SeverityChanged => EnvelopeKind.SeverityChanged,
+            _ => EnvelopeKind.EventRepeated,
+        };
+        var source = new ImmuneEvent(p.EventId, envelope.Timestamp, p.Severity, p.Type, p.Message);
+        return new PendingEnvelope(sequence, kind, source, envelope.Timestamp, default, default) { Built = envelope };
+    }
+
+    /// <summary>Gets or sets the envelope when it was built before queueing (to be spooled, or replayed from the spool).</summary>
+    public EventEnvelope? Built { get; init; }
+
     /// <summary>Gets whether the queue must keep this envelope ahead of INFO and WARNING ones.</summary>
     public bool IsCritical => Event.Severity == ImmuneSeverity.Critical;
 

@@ -22,6 +22,7 @@ internal sealed class ImmuneMetrics : IDisposable
     private readonly Counter<long> _delivered;
     private readonly Counter<long> _failed;
     private readonly Counter<long> _dropped;
+    private readonly Counter<long> _replayed;
     private readonly Histogram<double> _duration;
 
     public ImmuneMetrics(IMeterFactory? meterFactory, Func<int> queueLength)
@@ -33,6 +34,7 @@ internal sealed class ImmuneMetrics : IDisposable
         _delivered = _meter.CreateCounter<long>("immune.envelopes.delivered", "{envelope}", "Envelopes the stream accepted.");
         _failed = _meter.CreateCounter<long>("immune.envelopes.failed", "{envelope}", "Envelopes that failed every attempt, by reason of the last one.");
         _dropped = _meter.CreateCounter<long>("immune.envelopes.dropped", "{envelope}", "Envelopes given up without a final attempt, by reason.");
+        _replayed = _meter.CreateCounter<long>("immune.envelopes.replayed", "{envelope}", "Envelopes a previous service left unsettled in the durable spool, queued again at start.");
         _duration = _meter.CreateHistogram<double>("immune.envelope.delivery.duration", "s", "Time from the first attempt to the stream's acceptance, per delivery: one batch call, or one run of envelopes a plain stream accepted in sequence.");
         _meter.CreateObservableGauge("immune.queue.length", queueLength, "{envelope}", "Envelopes waiting in the delivery queue.");
     }
@@ -42,6 +44,14 @@ internal sealed class ImmuneMetrics : IDisposable
         if (_recorded.Enabled)
         {
             _recorded.Add(1, SeverityTags[(int)severity], TypeTags[(int)type]);
+        }
+    }
+
+    public void Replayed(long count)
+    {
+        if (count > 0)
+        {
+            _replayed.Add(count);
         }
     }
 

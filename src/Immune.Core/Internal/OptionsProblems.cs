@@ -18,6 +18,14 @@ internal sealed class OptionsProblems(string optionsName)
         }
     }
 
+    public void Range(string name, long value, long min, long max)
+    {
+        if (value < min || value > max)
+        {
+            _problems.Add(string.Create(CultureInfo.InvariantCulture, $"{name} must be from {min:N0} to {max:N0} (was {value:N0})."));
+        }
+    }
+
     public void Range(string name, TimeSpan value, TimeSpan min, TimeSpan max)
     {
         if (value < min || value > max)

@@ -1,0 +1,335 @@
+using System.Buffers.Binary;
+using Microsoft.Win32.SafeHandles;
+
+namespace Immune.Spool;
+
+/// <summary>
+/// An append-only spool of envelopes in one directory: segment files of <see cref="SpoolRecord"/>s written before
+/// <c>PublishAsync</c> returns (to the operating system at once, to the disk at least every sync interval), a progress
+/// file that says which records are settled, and a lock file that gives the directory one owner. Fully settled segments
+/// are deleted. Appends run under the delivery pipeline's lock; <see cref="Sync"/> and the rest under the spool's own.
+/// </summary>
+internal sealed class DurableSpool : IDisposable
+{
+    private const string LockName = "spool.lock";
+    private const string ProgressName = "progress";
+    private const string SegmentSuffix = ".seg";
+
+    private readonly string _directory;
+    private readonly long _capacity;
+    private readonly long _segmentSize;
+    private readonly bool _syncEveryWrite;
+    private readonly FileStream _lock;
+    private readonly Gate _gate = new();
+    private readonly List<Segment> _segments = []; // oldest first; the last one is written to
+    private readonly List<string> _recoveredFiles = [];
+    private long _liveBytes;
+    private long _nextSegment;
+    private long _run; // this owner's first segment number: names its sequence space in segment names and progress
+    private bool _unavailable;
+
+    private DurableSpool(string directory, long capacity, bool syncEveryWrite, FileStream lockFile)
+    {
+        _directory = directory;
+        _capacity = capacity;
+        _segmentSize = Math.Clamp(capacity / 4, 64 << 10, 16 << 20);
+        _syncEveryWrite = syncEveryWrite;
+        _lock = lockFile;
+    }
+
+    /// <summary>Gets the envelopes a previous owner left unsettled, oldest first; replay them before anything new.</summary>
+    public List<EventEnvelope> Recovered { get; } = [];
+
+    /// <summary>Gets how many damaged regions (torn tails, zeroed or corrupt records) recovery cut off.</summary>
+    public int DamagedRegions { get; private set; }
+
+    /// <summary>Gets the files recovery moved aside because they were damaged.</summary>
+    public List<string> MovedAside { get; } = [];
+
+    /// <summary>Gets whether a disk fault made the spool give up; envelopes then stay in memory only.</summary>
+    public bool Unavailable => Volatile.Read(ref _unavailable);
+
+    /// <summary>Opens (creating owner-only) and locks the directory, and reads what a previous owner left.</summary>
+    /// <exception cref="InvalidOperationException">Another service owns the directory.</exception>
+    public static DurableSpool Open(string directory, long capacity, bool syncEveryWrite)
+    {
+        string full = Path.GetFullPath(directory);
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(full);
+        }
+        else
+        {
+            Directory.CreateDirectory(full, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        FileStream lockFile;
+        try
+        {
+            lockFile = new FileStream(Path.Combine(full, LockName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException exception)
+        {
+            throw new InvalidOperationException(
+                $"The spool directory '{full}' is in use by another ImmuneService (it holds '{LockName}'); give each service its own SpoolDirectory.", exception);
+        }
+
+        var spool = new DurableSpool(full, capacity, syncEveryWrite, lockFile);
+        try
+        {
+            spool.Recover();
+            spool._run = spool._nextSegment;
+            spool.StartSegment();
+            return spool;
+        }
+        catch
+        {
+            spool.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Writes one envelope. False when the spool is full for it (the last tenth is kept for CRITICAL envelopes) or
+    /// unavailable after a disk fault; the caller then decides (shed, or keep it in memory only).
+    /// </summary>
+    public SpoolWrite Append(long sequence, EventEnvelope envelope, bool critical)
+    {
+        if (Unavailable)
+        {
+            return SpoolWrite.Unavailable;
+        }
+
+        byte[] record = SpoolRecord.Encode(sequence, ImmuneJson.SerializeToUtf8Bytes(envelope));
+        lock (_gate)
+        {
+            long limit = critical ? _capacity : _capacity - (_capacity / 10);
+            if (_liveBytes + record.Length > limit)
+            {
+                return SpoolWrite.Full;
+            }
+
+            try
+            {
+                Segment current = _segments[^1];
+                if (current.Length > 0 && current.Length + record.Length > _segmentSize)
+                {
+                    RandomAccess.FlushToDisk(current.Handle!);
+                    current.Close();
+                    current = StartSegment();
+                }
+
+                RandomAccess.Write(current.Handle!, record, current.Length);
+                if (_syncEveryWrite)
+                {
+                    RandomAccess.FlushToDisk(current.Handle!);
+                }
+
+                current.Length += record.Length;
+                current.LastSequence = sequence;
+                current.FirstSequence ??= sequence;
+                _liveBytes += record.Length;
+                return SpoolWrite.Written;
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                Volatile.Write(ref _unavailable, true);
+                return SpoolWrite.Unavailable;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Forces what was written to the disk, records that every sequence up to <paramref name="settledThrough"/> is
+    /// settled, and deletes the segments (and, once, the files recovery read) that hold nothing unsettled any more.
+    /// </summary>
+    /// <returns>False when the disk failed; the spool is then unavailable.</returns>
+    public bool Sync(long settledThrough)
+    {
+        lock (_gate)
+        {
+            if (Unavailable)
+            {
+                return false;
+            }
+
+            try
+            {
+                Segment current = _segments[^1];
+                RandomAccess.FlushToDisk(current.Handle!);
+                foreach (string file in _recoveredFiles)
+                {
+                    File.Delete(file); // their unsettled records were written again above, and are on the disk now
+                }
+
+                _recoveredFiles.Clear();
+                while (_segments.Count > 1 && _segments[0].LastSequence is long last && last <= settledThrough)
+                {
+                    Delete(_segments[0]);
+                }
+
+                if (_segments.Count > 1 && _segments[0].FirstSequence is null)
+                {
+                    Delete(_segments[0]); // nothing was ever written to it
+                }
+
+                WriteProgress(_run, settledThrough);
+                return true;
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                Volatile.Write(ref _unavailable, true);
+                return false;
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            foreach (Segment segment in _segments)
+            {
+                segment.Close();
+            }
+
+            _lock.Dispose();
+        }
+    }
+
+    private Segment StartSegment()
+    {
+        var segment = new Segment(_nextSegment, File.OpenHandle(SegmentPath(_run, _nextSegment), FileMode.CreateNew, FileAccess.Write, FileShare.None));
+        _nextSegment++;
+        _segments.Add(segment);
+        return segment;
+    }
+
+    private void Delete(Segment segment)
+    {
+        segment.Close();
+        File.Delete(SegmentPath(_run, segment.Number));
+        _liveBytes -= segment.Length;
+        _segments.Remove(segment);
+    }
+
+    /// <summary>A segment's file: <c>&lt;run&gt;-&lt;number&gt;.seg</c>, so that names sort in writing order.</summary>
+    private string SegmentPath(long run, long number) => Path.Combine(_directory, $"{run:D12}-{number:D12}{SegmentSuffix}");
+
+    /// <summary>Records that in this run's segments every sequence up to <paramref name="settledThrough"/> is settled.</summary>
+    private void WriteProgress(long run, long settledThrough)
+    {
+        Span<byte> data = stackalloc byte[20];
+        BinaryPrimitives.WriteInt64LittleEndian(data, run);
+        BinaryPrimitives.WriteInt64LittleEndian(data[8..], settledThrough);
+        BinaryPrimitives.WriteUInt32LittleEndian(data[16..], SpoolRecord.Crc32C(data[..16]));
+        string temporary = Path.Combine(_directory, ProgressName + ".tmp");
+        using (SafeFileHandle handle = File.OpenHandle(temporary, FileMode.Create, FileAccess.Write))
+        {
+            RandomAccess.Write(handle, data, 0);
+            RandomAccess.FlushToDisk(handle);
+        }
+
+        File.Move(temporary, Path.Combine(_directory, ProgressName), overwrite: true);
+    }
+
+    /// <summary>Reads every segment: unsettled intact records are kept to replay, a damaged file is cut and moved aside.</summary>
+    private void Recover()
+    {
+        (long run, long settledThrough) progress = ReadProgress();
+        string[] files = Directory.GetFiles(_directory, "*" + SegmentSuffix);
+        Array.Sort(files, StringComparer.Ordinal);
+        foreach (string file in files)
+        {
+            string[] name = Path.GetFileNameWithoutExtension(file).Split('-');
+            if (name.Length != 2 || !long.TryParse(name[0], out long run) || !long.TryParse(name[1], out long number))
+            {
+                continue;
+            }
+
+            _nextSegment = Math.Max(_nextSegment, number + 1);
+            byte[] data = File.ReadAllBytes(file);
+            int offset = 0;
+            bool damaged = false;
+            while (offset < data.Length)
+            {
+                if (!SpoolRecord.TryDecode(data.AsSpan(offset), out long sequence, out ReadOnlySpan<byte> payload, out int size))
+                {
+                    damaged = true; // a torn tail, zeroes or a flipped byte: nothing after it can be trusted
+                    break;
+                }
+
+                offset += size;
+                if (run == progress.run && sequence <= progress.settledThrough)
+                {
+                    continue; // settled before the previous owner stopped
+                }
+
+                try
+                {
+                    Recovered.Add(ImmuneJson.DeserializeEnvelope(payload));
+                }
+                catch (System.Text.Json.JsonException)
+                {
+                    damaged = true; // intact framing around a document that is not an envelope: never replayed
+                }
+            }
+
+            if (damaged)
+            {
+                DamagedRegions++;
+                string aside = $"{file}.damaged";
+                File.Move(file, aside, overwrite: true);
+                MovedAside.Add(aside);
+            }
+            else
+            {
+                _recoveredFiles.Add(file);
+            }
+        }
+    }
+
+    private (long Run, long SettledThrough) ReadProgress()
+    {
+        try
+        {
+            byte[] data = File.ReadAllBytes(Path.Combine(_directory, ProgressName));
+            if (data.Length == 20 && SpoolRecord.Crc32C(data.AsSpan(0, 16)) == BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(16)))
+            {
+                return (BinaryPrimitives.ReadInt64LittleEndian(data), BinaryPrimitives.ReadInt64LittleEndian(data.AsSpan(8)));
+            }
+        }
+        catch (FileNotFoundException)
+        {
+        }
+
+        return (long.MinValue, long.MinValue); // no trustworthy progress: replay everything (at-least-once)
+    }
+
+    private sealed class Segment(long number, SafeFileHandle handle)
+    {
+        public long Number { get; } = number;
+
+        public SafeFileHandle? Handle { get; private set; } = handle;
+
+        public long Length { get; set; }
+
+        public long? FirstSequence { get; set; }
+
+        public long? LastSequence { get; set; }
+
+        public void Close()
+        {
+            Handle?.Dispose();
+            Handle = null;
+        }
+    }
+}
+
+/// <summary>What became of one envelope given to the spool.</summary>
+internal enum SpoolWrite
+{
+    Written,
+    Full,
+    Unavailable,
+}

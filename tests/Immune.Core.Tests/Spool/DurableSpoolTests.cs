@@ -1,0 +1,153 @@
+using Immune.Spool;
+
+namespace Immune.Tests.Spool;
+
+/// <summary>The spool on a real disk, in a directory of its own per test.</summary>
+public sealed class DurableSpoolTests : IDisposable
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "immune-spool-tests", Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
+    internal static EventEnvelope Envelope(long eventId, ImmuneSeverity severity = ImmuneSeverity.Info, string message = "m")
+    {
+        DateTimeOffset at = DateTimeOffset.FromUnixTimeMilliseconds(1_703_001_234_567 + eventId);
+        return new EventEnvelope($"evt_immune_{eventId}_{eventId:x16}", ImmuneEventTypes.EventPublished, "test", null, at,
+            new ImmuneEventPublishedPayload(eventId, severity, ImmuneEventType.ErrorSpike, message, at), new EventMeta("c") { InstanceId = "0123456789abcdef" });
+    }
+
+    private string SegmentFile() => Directory.GetFiles(_directory, "*.seg").OrderBy(f => f, StringComparer.Ordinal).Last();
+
+    private void WriteThree(long settledThrough = 0)
+    {
+        using DurableSpool spool = DurableSpool.Open(_directory, 1 << 20, syncEveryWrite: false);
+        for (int i = 1; i <= 3; i++)
+        {
+            spool.Append(i, Envelope(i), critical: false).ShouldBe(SpoolWrite.Written);
+        }
+
+        spool.Sync(settledThrough).ShouldBeTrue();
+    }
+
+    [Fact]
+    public void Open_SecondOwner_FailsNamingTheDirectory()
+    {
+        using DurableSpool first = DurableSpool.Open(_directory, 1 << 20, false);
+
+        var exception = Should.Throw<InvalidOperationException>(() => DurableSpool.Open(_directory, 1 << 20, false));
+
+        exception.Message.ShouldContain(_directory);
+        exception.Message.ShouldContain("in use by another ImmuneService");
+    }
+
+    [Fact]
+    public void Open_CreatesTheDirectoryOwnerOnly()
+    {
+        using DurableSpool spool = DurableSpool.Open(_directory, 1 << 20, false);
+
+        if (!OperatingSystem.IsWindows())
+        {
+            File.GetUnixFileMode(_directory).ShouldBe(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+
+    [Fact]
+    public void Open_AfterAnOwnerStopped_RecoversWhatWasNotSettledInOrder()
+    {
+        WriteThree(settledThrough: 1);
+
+        using DurableSpool spool = DurableSpool.Open(_directory, 1 << 20, false);
+
+        spool.Recovered.Select(e => e.Payload.EventId).ShouldBe([2L, 3L]);
+        spool.Recovered[0].ShouldBe(Envelope(2), new EnvelopeJsonComparer());
+        spool.DamagedRegions.ShouldBe(0);
+    }
+
+    [Fact]
+    public void Open_TornTail_KeepsTheIntactRecordsAndMovesTheFileAside()
+    {
+        WriteThree();
+        string file = SegmentFile();
+        byte[] data = File.ReadAllBytes(file);
+        File.WriteAllBytes(file, data[..^5]); // killed in the middle of the third write
+
+        using DurableSpool spool = DurableSpool.Open(_directory, 1 << 20, false);
+
+        spool.Recovered.Select(e => e.Payload.EventId).ShouldBe([1L, 2L]);
+        spool.DamagedRegions.ShouldBe(1);
+        spool.MovedAside.ShouldBe([file + ".damaged"]);
+        File.Exists(file + ".damaged").ShouldBeTrue();
+    }
+
+    [Fact]
+    public void Open_ZeroFilledRegion_IsCutOffNeverReplayed()
+    {
+        WriteThree();
+        string file = SegmentFile();
+        using (var stream = new FileStream(file, FileMode.Append))
+        {
+            stream.Write(new byte[4096]); // an unclean shutdown that left the file extended with zeroes
+        }
+
+        using DurableSpool spool = DurableSpool.Open(_directory, 1 << 20, false);
+
+        spool.Recovered.Select(e => e.Payload.EventId).ShouldBe([1L, 2L, 3L]);
+        spool.DamagedRegions.ShouldBe(1);
+    }
+
+    [Fact]
+    public void Open_CorruptRecord_CutsFromThereAndMovesTheFileAside()
+    {
+        WriteThree();
+        string file = SegmentFile();
+        byte[] data = File.ReadAllBytes(file);
+        data[data.Length / 2] ^= 0x20; // inside the second record
+        File.WriteAllBytes(file, data);
+
+        using DurableSpool spool = DurableSpool.Open(_directory, 1 << 20, false);
+
+        spool.Recovered.Select(e => e.Payload.EventId).ShouldBe([1L]);
+        spool.DamagedRegions.ShouldBe(1);
+    }
+
+    [Fact]
+    public void Sync_AfterReopening_DeletesTheFilesItRecoveredFrom()
+    {
+        WriteThree(settledThrough: 3);
+        string old = SegmentFile();
+
+        using DurableSpool spool = DurableSpool.Open(_directory, 1 << 20, false);
+        spool.Recovered.ShouldBeEmpty();
+        spool.Sync(0).ShouldBeTrue();
+
+        File.Exists(old).ShouldBeFalse();
+    }
+
+    [Fact]
+    public void Append_Full_RefusesInfoBeforeCritical()
+    {
+        using DurableSpool spool = DurableSpool.Open(_directory, 1 << 20, false);
+        string big = new('x', 4000);
+        long sequence = 0;
+        while (spool.Append(++sequence, Envelope(sequence, message: big), critical: false) == SpoolWrite.Written)
+        {
+        }
+
+        spool.Append(++sequence, Envelope(sequence, ImmuneSeverity.Critical, big), critical: true).ShouldBe(SpoolWrite.Written); // the kept tenth
+        (sequence * 4100).ShouldBeLessThan(1 << 20);
+        (sequence * 4100).ShouldBeGreaterThan(800_000);
+    }
+
+    private sealed class EnvelopeJsonComparer : IEqualityComparer<EventEnvelope>
+    {
+        public bool Equals(EventEnvelope? x, EventEnvelope? y) => ImmuneJson.Serialize(x!) == ImmuneJson.Serialize(y!);
+
+        public int GetHashCode(EventEnvelope obj) => 0;
+    }
+}

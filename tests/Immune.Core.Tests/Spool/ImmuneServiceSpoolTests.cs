@@ -1,0 +1,134 @@
+using Immune.Tests.TestDoubles;
+
+namespace Immune.Tests.Spool;
+
+/// <summary>The service with a spool on a real disk: what one service leaves, the next on the directory delivers.</summary>
+public sealed class ImmuneServiceSpoolTests : IDisposable
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "immune-spool-tests", Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
+    private ImmuneOptions Options(Action<ImmuneOptions>? configure = null)
+    {
+        var options = new ImmuneOptions { SpoolDirectory = _directory };
+        configure?.Invoke(options);
+        return options;
+    }
+
+    private static ScriptedStream Hanging() => new(call => new ValueTask(Task.Delay(Timeout.Infinite, call.Token)));
+
+    [Fact]
+    public async Task Constructor_AfterAServiceLeftEnvelopesUndelivered_DeliversThemFirstWithTheSameIds()
+    {
+        ScriptedStream hanging = Hanging();
+        var first = new ImmuneService(hanging, Options(o => o.ShutdownTimeout = TimeSpan.Zero));
+        await first.PublishAsync(Events.Info("one"));
+        await first.PublishAsync(Events.Critical("two"));
+        await first.PublishAsync(Events.Warning("three"));
+        string inFlight = (await hanging.WhenCalled(1)).Envelope.Id;
+        await first.DisposeAsync(); // the stream never accepted anything: all four are dropped here, and stay spooled
+        first.GetDeliveryStats().DroppedShutdown.ShouldBe(4);
+
+        var stream = new InMemoryEventStream();
+        ImmuneService second = new(stream, Options());
+        await second.PublishAsync(Events.Info("new"));
+        await second.Flushed();
+
+        stream.Envelopes.Select(e => (e.Type, e.Payload.Message)).ShouldBe(
+        [
+            (ImmuneEventTypes.EventPublished, "one"), (ImmuneEventTypes.EventPublished, "two"), (ImmuneEventTypes.CriticalEvent, "two"),
+            (ImmuneEventTypes.EventPublished, "three"), (ImmuneEventTypes.EventPublished, "new"),
+        ]);
+        stream.Envelopes[0].Id.ShouldBe(inFlight);
+        stream.Envelopes.Take(4).ShouldAllBe(e => e.Meta.InstanceId == first.InstanceId);
+        stream.Envelopes[4].Meta.InstanceId.ShouldBe(second.InstanceId);
+        ImmuneDeliveryStats stats = second.GetDeliveryStats();
+        stats.Replayed.ShouldBe(4);
+        stats.Queued.ShouldBe(5);
+        stats.Delivered.ShouldBe(5);
+        stats.ShouldBeBalanced();
+        await second.DisposeAsync();
+
+        await using var third = new ImmuneService(new InMemoryEventStream(), Options());
+        third.GetDeliveryStats().Replayed.ShouldBe(0); // everything was settled
+    }
+
+    [Fact]
+    public async Task Constructor_DamagedSpoolFile_DeliversTheIntactRecordsLogsAndMovesTheFileAside()
+    {
+        ImmuneService first = new(Hanging(), Options(o => o.ShutdownTimeout = TimeSpan.Zero));
+        await first.PublishAsync(Events.Info("kept"));
+        await first.PublishAsync(Events.Info("torn"));
+        await first.DisposeAsync();
+        string segment = Directory.GetFiles(_directory, "*.seg").Single();
+        byte[] data = File.ReadAllBytes(segment);
+        File.WriteAllBytes(segment, [.. data[..^3], .. new byte[512]]); // a torn last record, then zeroes
+        var logger = new CapturingLogger<ImmuneService>();
+        var stream = new InMemoryEventStream();
+
+        await using var second = new ImmuneService(stream, Options(), logger);
+        await second.Flushed();
+
+        stream.Envelopes.Select(e => e.Payload.Message).ShouldBe(["kept"]);
+        logger.WithName("SpoolDamaged").ShouldHaveSingleItem().Message.ShouldContain(segment + ".damaged");
+        File.Exists(segment + ".damaged").ShouldBeTrue();
+        second.GetDeliveryStats().Replayed.ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Constructor_SecondServiceOnTheSameDirectory_FailsClearly()
+    {
+        await using var first = new ImmuneService(new InMemoryEventStream(), Options());
+
+        var exception = Should.Throw<InvalidOperationException>(() => new ImmuneService(new InMemoryEventStream(), Options()));
+
+        exception.Message.ShouldContain("in use by another ImmuneService");
+    }
+
+    [Fact]
+    public async Task PublishAsync_SpoolFull_ShedsInfoCountedAsSpoolFullAndKeepsCritical()
+    {
+        await using var service = new ImmuneService(Hanging(), Options(o => { o.SpoolCapacityBytes = 1 << 20; o.ShutdownTimeout = TimeSpan.Zero; }));
+        string big = new('x', 4000);
+        for (int i = 0; i < 400 && service.GetDeliveryStats().DroppedSpoolFull == 0; i++)
+        {
+            await service.PublishAsync(Events.Info(big));
+        }
+
+        long shed = service.GetDeliveryStats().DroppedSpoolFull;
+        for (int i = 0; i < 5; i++)
+        {
+            await service.PublishAsync(Events.Critical(big));
+        }
+
+        shed.ShouldBe(1);
+        service.GetDeliveryStats().DroppedSpoolFull.ShouldBe(shed);
+        service.GetDeliveryStats().ShouldBeBalanced();
+    }
+
+    [Fact]
+    public async Task PublishAsync_SpoolDirectoryRemoved_KeepsDeliveringFromMemoryAndLogsOnce()
+    {
+        var logger = new CapturingLogger<ImmuneService>();
+        var stream = new InMemoryEventStream(100_000);
+        await using var service = new ImmuneService(stream, Options(o => o.SpoolCapacityBytes = 1 << 20), logger);
+        Directory.Delete(_directory, recursive: true); // the disk is gone from under it; the next segment cannot be made
+        string big = new('x', 4000);
+
+        for (int i = 0; i < 200; i++)
+        {
+            await service.PublishAsync(Events.Info(big)); // never throws
+        }
+
+        await service.Flushed();
+        service.GetDeliveryStats().Delivered.ShouldBe(200);
+        logger.WithName("SpoolUnavailable").Count.ShouldBe(1);
+    }
+}
