@@ -21,6 +21,15 @@ internal static class ReadmeSnippets
         builder.Services.AddImmune();
     }
 
+    public static void Spool(WebApplicationBuilder builder)
+    {
+        builder.Services.AddImmune(options =>
+        {
+            options.SpoolDirectory = "/var/lib/checkout/immune-spool"; // this service's own directory, never a shared temp path
+            options.SpoolSyncInterval = TimeSpan.FromSeconds(1);        // what a power loss may take; a kill takes nothing
+        });
+    }
+
     public static (EventEnvelope Back, byte[] CloudEvent) WireFormat(EventEnvelope envelope)
     {
         byte[] utf8 = ImmuneJson.SerializeToUtf8Bytes(envelope);

@@ -130,6 +130,26 @@ public sealed class DurableSpoolTests : IDisposable
     }
 
     [Fact]
+    public void Sync_SegmentsFullySettled_AreDeletedAndTheirBytesFreed()
+    {
+        using DurableSpool spool = DurableSpool.Open(_directory, 1 << 20, false);
+        string big = new('x', 4000);
+        long sequence = 0;
+        while (Directory.GetFiles(_directory, "*.seg").Length < 3)
+        {
+            spool.Append(++sequence, Envelope(sequence, message: big), critical: false).ShouldBe(SpoolWrite.Written);
+        }
+
+        spool.Sync(sequence - 1).ShouldBeTrue(); // all but the last envelope settled: only the segment holding it stays
+
+        Directory.GetFiles(_directory, "*.seg").Length.ShouldBe(1);
+        for (int i = 0; i < 150; i++)
+        {
+            spool.Append(++sequence, Envelope(sequence, message: big), critical: false).ShouldBe(SpoolWrite.Written); // room again
+        }
+    }
+
+    [Fact]
     public void Append_Full_RefusesInfoBeforeCritical()
     {
         using DurableSpool spool = DurableSpool.Open(_directory, 1 << 20, false);
