@@ -74,8 +74,8 @@ public sealed class ImmuneServiceMetricsTests : IDisposable
     [Fact]
     public async Task Instruments_SpoolReplayAndSpoolFull_AreCountedLikeTheStats()
     {
-        string directory = Path.Combine(Path.GetTempPath(), "immune-spool-tests", Guid.NewGuid().ToString("N"));
-        try
+        using var temp = new TempDirectory();
+        string directory = temp.Path;
         {
             ServiceProvider first = Build(ScriptedStream.Hung(), o => { o.SpoolDirectory = directory; o.ShutdownTimeout = TimeSpan.Zero; o.SpoolCapacityBytes = 1 << 20; });
             ImmuneService leaving = first.GetRequiredService<ImmuneService>();
@@ -96,10 +96,6 @@ public sealed class ImmuneServiceMetricsTests : IDisposable
             Sum("immune.envelopes.replayed").ShouldBe(left.Queued - 3);
             replaying.GetDeliveryStats().Replayed.ShouldBe(left.Queued - 3);
             replaying.GetDeliveryStats().Delivered.ShouldBe(left.Queued - 3);
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
         }
     }
 

@@ -1,3 +1,4 @@
+using Immune.Tests.TestDoubles;
 using Immune.Spool;
 
 namespace Immune.Tests.Spool;
@@ -5,15 +6,11 @@ namespace Immune.Tests.Spool;
 /// <summary>The spool on a real disk, in a directory of its own per test.</summary>
 public sealed class DurableSpoolTests : IDisposable
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "immune-spool-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _temp = new();
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_directory))
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-    }
+    private string SpoolPath => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     internal static EventEnvelope Envelope(long eventId, ImmuneSeverity severity = ImmuneSeverity.Info, string message = "m")
     {
@@ -22,11 +19,11 @@ public sealed class DurableSpoolTests : IDisposable
             new ImmuneEventPublishedPayload(eventId, severity, ImmuneEventType.ErrorSpike, message, at), new EventMeta("c") { InstanceId = "0123456789abcdef" });
     }
 
-    private string SegmentFile() => Directory.GetFiles(_directory, "*.seg").OrderBy(f => f, StringComparer.Ordinal).Last();
+    private string SegmentFile() => Directory.GetFiles(SpoolPath, "*.seg").OrderBy(f => f, StringComparer.Ordinal).Last();
 
     private void WriteThree(long settledThrough = 0)
     {
-        using DurableSpool spool = DurableSpool.Open(_directory, 1 << 20, syncEveryWrite: false);
+        using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, syncEveryWrite: false);
         for (int i = 1; i <= 3; i++)
         {
             spool.Append(i, Envelope(i), critical: false).ShouldBe(SpoolWrite.Written);
@@ -38,22 +35,22 @@ public sealed class DurableSpoolTests : IDisposable
     [Fact]
     public void Open_SecondOwner_FailsNamingTheDirectory()
     {
-        using DurableSpool first = DurableSpool.Open(_directory, 1 << 20, false);
+        using DurableSpool first = DurableSpool.Open(SpoolPath, 1 << 20, false);
 
-        var exception = Should.Throw<InvalidOperationException>(() => DurableSpool.Open(_directory, 1 << 20, false));
+        var exception = Should.Throw<InvalidOperationException>(() => DurableSpool.Open(SpoolPath, 1 << 20, false));
 
-        exception.Message.ShouldContain(_directory);
+        exception.Message.ShouldContain(SpoolPath);
         exception.Message.ShouldContain("in use by another ImmuneService");
     }
 
     [Fact]
     public void Open_CreatesTheDirectoryOwnerOnly()
     {
-        using DurableSpool spool = DurableSpool.Open(_directory, 1 << 20, false);
+        using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, false);
 
         if (!OperatingSystem.IsWindows())
         {
-            File.GetUnixFileMode(_directory).ShouldBe(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            File.GetUnixFileMode(SpoolPath).ShouldBe(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
     }
 
@@ -62,7 +59,7 @@ public sealed class DurableSpoolTests : IDisposable
     {
         WriteThree(settledThrough: 1);
 
-        using DurableSpool spool = DurableSpool.Open(_directory, 1 << 20, false);
+        using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, false);
 
         spool.Recovered.Select(e => e.Payload.EventId).ShouldBe([2L, 3L]);
         spool.Recovered[0].ShouldBe(Envelope(2), new EnvelopeJsonComparer());
@@ -77,7 +74,7 @@ public sealed class DurableSpoolTests : IDisposable
         byte[] data = File.ReadAllBytes(file);
         File.WriteAllBytes(file, data[..^5]); // killed in the middle of the third write
 
-        using DurableSpool spool = DurableSpool.Open(_directory, 1 << 20, false);
+        using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, false);
 
         spool.Recovered.Select(e => e.Payload.EventId).ShouldBe([1L, 2L]);
         spool.DamagedRegions.ShouldBe(1);
@@ -95,7 +92,7 @@ public sealed class DurableSpoolTests : IDisposable
             stream.Write(new byte[4096]); // an unclean shutdown that left the file extended with zeroes
         }
 
-        using DurableSpool spool = DurableSpool.Open(_directory, 1 << 20, false);
+        using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, false);
 
         spool.Recovered.Select(e => e.Payload.EventId).ShouldBe([1L, 2L, 3L]);
         spool.DamagedRegions.ShouldBe(1);
@@ -110,7 +107,7 @@ public sealed class DurableSpoolTests : IDisposable
         data[data.Length / 2] ^= 0x20; // inside the second record
         File.WriteAllBytes(file, data);
 
-        using DurableSpool spool = DurableSpool.Open(_directory, 1 << 20, false);
+        using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, false);
 
         spool.Recovered.Select(e => e.Payload.EventId).ShouldBe([1L]);
         spool.DamagedRegions.ShouldBe(1);
@@ -122,7 +119,7 @@ public sealed class DurableSpoolTests : IDisposable
         WriteThree(settledThrough: 3);
         string old = SegmentFile();
 
-        using DurableSpool spool = DurableSpool.Open(_directory, 1 << 20, false);
+        using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, false);
         spool.Recovered.ShouldBeEmpty();
         spool.Sync(0).ShouldBeTrue();
 
@@ -132,17 +129,17 @@ public sealed class DurableSpoolTests : IDisposable
     [Fact]
     public void Sync_SegmentsFullySettled_AreDeletedAndTheirBytesFreed()
     {
-        using DurableSpool spool = DurableSpool.Open(_directory, 1 << 20, false);
+        using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, false);
         string big = new('x', 4000);
         long sequence = 0;
-        while (Directory.GetFiles(_directory, "*.seg").Length < 3)
+        while (Directory.GetFiles(SpoolPath, "*.seg").Length < 3)
         {
             spool.Append(++sequence, Envelope(sequence, message: big), critical: false).ShouldBe(SpoolWrite.Written);
         }
 
         spool.Sync(sequence - 1).ShouldBeTrue(); // all but the last envelope settled: only the segment holding it stays
 
-        Directory.GetFiles(_directory, "*.seg").Length.ShouldBe(1);
+        Directory.GetFiles(SpoolPath, "*.seg").Length.ShouldBe(1);
         for (int i = 0; i < 150; i++)
         {
             spool.Append(++sequence, Envelope(sequence, message: big), critical: false).ShouldBe(SpoolWrite.Written); // room again
@@ -152,7 +149,7 @@ public sealed class DurableSpoolTests : IDisposable
     [Fact]
     public void Append_Full_RefusesInfoBeforeCritical()
     {
-        using DurableSpool spool = DurableSpool.Open(_directory, 1 << 20, false);
+        using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, false);
         string big = new('x', 4000);
         long sequence = 0;
         while (spool.Append(++sequence, Envelope(sequence, message: big), critical: false) == SpoolWrite.Written)

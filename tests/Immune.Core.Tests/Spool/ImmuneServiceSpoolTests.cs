@@ -5,19 +5,15 @@ namespace Immune.Tests.Spool;
 /// <summary>The service with a spool on a real disk: what one service leaves, the next on the directory delivers.</summary>
 public sealed class ImmuneServiceSpoolTests : IDisposable
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "immune-spool-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _temp = new();
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_directory))
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-    }
+    private string SpoolPath => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     private ImmuneOptions Options(Action<ImmuneOptions>? configure = null)
     {
-        var options = new ImmuneOptions { SpoolDirectory = _directory };
+        var options = new ImmuneOptions { SpoolDirectory = SpoolPath };
         configure?.Invoke(options);
         return options;
     }
@@ -67,7 +63,7 @@ public sealed class ImmuneServiceSpoolTests : IDisposable
         await first.PublishAsync(Events.Info("kept"));
         await first.PublishAsync(Events.Info("torn"));
         await first.DisposeAsync();
-        string segment = Directory.GetFiles(_directory, "*.seg").Single();
+        string segment = Directory.GetFiles(SpoolPath, "*.seg").Single();
         byte[] data = File.ReadAllBytes(segment);
         File.WriteAllBytes(segment, [.. data[..^3], .. new byte[512]]); // a torn last record, then zeroes
         var logger = new CapturingLogger<ImmuneService>();
@@ -119,7 +115,7 @@ public sealed class ImmuneServiceSpoolTests : IDisposable
         var logger = new CapturingLogger<ImmuneService>();
         var stream = new InMemoryEventStream(100_000);
         await using var service = new ImmuneService(stream, Options(o => o.SpoolCapacityBytes = 1 << 20), logger);
-        Directory.Delete(_directory, recursive: true); // the disk is gone from under it; the next segment cannot be made
+        Directory.Delete(SpoolPath, recursive: true); // the disk is gone from under it; the next segment cannot be made
         string big = new('x', 4000);
 
         for (int i = 0; i < 200; i++)
