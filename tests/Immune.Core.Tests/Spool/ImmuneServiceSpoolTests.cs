@@ -79,6 +79,24 @@ public sealed class ImmuneServiceSpoolTests : IDisposable
     }
 
     [Fact]
+    public async Task SpoolSyncInterval_OnTheServicesClock_RecordsWhatWasSettled()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UnixEpoch.AddYears(56));
+        await using var service = new ImmuneService(new InMemoryEventStream(), Options(o => o.SpoolSyncInterval = TimeSpan.FromSeconds(5)), timeProvider: time);
+        await service.PublishAsync(Events.Info());
+        await service.PublishAsync(Events.Critical());
+        await service.Flushed();
+        long before = SettledInProgressFile();
+
+        time.Advance(TimeSpan.FromSeconds(5)); // the sync timer fires on the service's TimeProvider
+
+        before.ShouldBe(0); // recorded at construction, before anything was published
+        SettledInProgressFile().ShouldBe(3);
+    }
+
+    private long SettledInProgressFile() => BitConverter.ToInt64(File.ReadAllBytes(Path.Combine(SpoolPath, "progress")), 8);
+
+    [Fact]
     public async Task Constructor_SecondServiceOnTheSameDirectory_FailsClearly()
     {
         await using var first = new ImmuneService(new InMemoryEventStream(), Options());
