@@ -31,9 +31,17 @@ internal sealed class SpoolSync
     {
         lock (_gate)
         {
-            if (!_stopped && !_writer.Spool.Sync(_pipeline.SpoolSettledThrough()))
+            try
             {
-                _writer.TellUnavailable();
+                if (!_stopped && !_writer.Spool.Sync(_pipeline.SpoolSettledThrough()))
+                {
+                    _writer.TellUnavailable();
+                }
+            }
+            catch (Exception)
+            {
+                // Sync turns disk faults into "unavailable"; anything else must not end the process from a timer
+                // callback. The next tick tries again.
             }
         }
     }
