@@ -18,7 +18,7 @@ namespace Immune;
 /// </para>
 /// <para>
 /// An event counts once its <c>immune.event_published</c> arrived, at the recording time that envelope carries; the
-/// window is judged on it. Envelopes of other types (and of types this version does not know) are remembered and
+/// window is judged on it. Envelopes whose payload this version does not know are remembered and
 /// otherwise ignored. Memory is bounded by <see cref="ImmuneFleetOptions.RetentionCapacity"/>. Thread-safe; a summary
 /// costs O(log n) per source in the counted events.
 /// </para>

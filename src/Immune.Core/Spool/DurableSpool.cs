@@ -90,8 +90,9 @@ internal sealed class DurableSpool : IDisposable
     }
 
     /// <summary>
-    /// Writes one envelope. False when the spool is full for it (the last tenth is kept for CRITICAL envelopes) or
-    /// unavailable after a disk fault; the caller then decides (shed, or keep it in memory only).
+    /// Writes one envelope: <see cref="SpoolWrite.Full"/> when the spool is full for it (the last tenth is kept for
+    /// CRITICAL envelopes), <see cref="SpoolWrite.Unavailable"/> after a disk fault; the caller then sheds it, or keeps
+    /// it in memory only.
     /// </summary>
     public SpoolWrite Append(long sequence, EventEnvelope envelope, bool critical)
     {
@@ -127,7 +128,6 @@ internal sealed class DurableSpool : IDisposable
 
                 current.Length += record.Length;
                 current.LastSequence = sequence;
-                current.FirstSequence ??= sequence;
                 _liveBytes += record.Length;
                 return SpoolWrite.Written;
             }
@@ -168,7 +168,7 @@ internal sealed class DurableSpool : IDisposable
                     Delete(_segments[0]);
                 }
 
-                if (_segments.Count > 1 && _segments[0].FirstSequence is null)
+                if (_segments.Count > 1 && _segments[0].Length == 0)
                 {
                     Delete(_segments[0]); // nothing was ever written to it
                 }
@@ -313,8 +313,6 @@ internal sealed class DurableSpool : IDisposable
         public SafeFileHandle? Handle { get; private set; } = handle;
 
         public long Length { get; set; }
-
-        public long? FirstSequence { get; set; }
 
         public long? LastSequence { get; set; }
 
