@@ -41,4 +41,10 @@ public sealed record ImmuneDeliveryStats
     /// unsettled and this one queued again at start; they are included in <see cref="Queued"/>.
     /// </summary>
     public long Replayed { get; init; }
+
+    /// <summary>
+    /// Gets when (on the service's <see cref="TimeProvider"/>) the current run of failed attempts to publish began, or
+    /// null while the last attempt succeeded (or none was made). Envelopes wait, in order, while it is set.
+    /// </summary>
+    public DateTimeOffset? FailingSince { get; init; }
 }

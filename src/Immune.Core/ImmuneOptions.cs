@@ -44,13 +44,38 @@ public sealed class ImmuneOptions
     /// <value>The default value is 5 seconds.</value>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Gets or sets how many times an envelope is attempted before it counts as failed. From 1 to 100.</summary>
-    /// <value>The default value is 3.</value>
-    public int DeliveryAttempts { get; set; } = 3;
+    /// <summary>
+    /// Gets or sets how long the service keeps trying to deliver an envelope, counted on the service's
+    /// <see cref="TimeProvider"/> from when this service queued it (or replayed it from the spool). While the stream
+    /// fails, the oldest envelopes are retried and everything behind them waits in order; an envelope whose time runs
+    /// out fails with the reason of its last attempt (<c>timeout</c> when it ran out before any attempt).
+    /// <see cref="Timeout.InfiniteTimeSpan"/> keeps trying for as long as the service runs. Greater than zero, at most
+    /// about 24.8 days, or infinite.
+    /// </summary>
+    /// <value>The default value is 2 minutes.</value>
+    public TimeSpan DeliveryTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>Gets or sets the delay before the second attempt; each later retry doubles it, with ±20% jitter. Zero or more, at most one minute.</summary>
+    /// <summary>
+    /// Gets or sets how many times an envelope is attempted before it counts as failed, whatever its
+    /// <see cref="DeliveryTimeout"/> has left; it fails when either runs out, whichever first. At least 1.
+    /// </summary>
+    /// <value>The default value is <see cref="int.MaxValue"/>: no limit but <see cref="DeliveryTimeout"/>.</value>
+    public int DeliveryAttempts { get; set; } = int.MaxValue;
+
+    /// <summary>
+    /// Gets or sets the delay before the second attempt; each later retry doubles it up to <see cref="MaxRetryDelay"/>,
+    /// then ±20% jitter. Zero or more, at most one minute.
+    /// </summary>
     /// <value>The default value is 100 milliseconds.</value>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Gets or sets the longest delay between two attempts, before jitter: the wait before retry <c>k</c> (the first is
+    /// 0) is <c>min(RetryDelay · 2^k, max(RetryDelay, MaxRetryDelay))</c>, then ±20% jitter. While the stream is down
+    /// this is how soon after it returns delivery notices. Greater than zero, at most one hour.
+    /// </summary>
+    /// <value>The default value is 1 second.</value>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Gets or sets the least time between two log entries about failed or dropped envelopes; those in between are counted in the next entry. Zero or more.</summary>
     /// <value>The default value is 1 minute.</value>
@@ -146,8 +171,10 @@ public sealed class ImmuneOptions
         problems.Range(nameof(MaxBatchSize), MaxBatchSize, 1, 10_000);
         problems.Range(nameof(PublishTimeout), PublishTimeout, TimeSpan.FromTicks(1), MaxTimeout);
         problems.Range(nameof(ShutdownTimeout), ShutdownTimeout, TimeSpan.Zero, MaxTimeout);
-        problems.Range(nameof(DeliveryAttempts), DeliveryAttempts, 1, 100);
+        if (DeliveryTimeout != Timeout.InfiniteTimeSpan) problems.Range(nameof(DeliveryTimeout), DeliveryTimeout, TimeSpan.FromTicks(1), MaxTimeout, orInfinite: true);
+        problems.Range(nameof(DeliveryAttempts), DeliveryAttempts, 1, int.MaxValue);
         problems.Range(nameof(RetryDelay), RetryDelay, TimeSpan.Zero, TimeSpan.FromMinutes(1));
+        problems.Range(nameof(MaxRetryDelay), MaxRetryDelay, TimeSpan.FromTicks(1), TimeSpan.FromHours(1));
         problems.Range(nameof(DeliveryLogInterval), DeliveryLogInterval, TimeSpan.Zero, MaxTimeout);
         problems.Range(nameof(FoldWindow), FoldWindow, TimeSpan.Zero, MaxTimeout);
         if (SpoolDirectory is not null && string.IsNullOrWhiteSpace(SpoolDirectory)) problems.Add("SpoolDirectory must be null or a directory path.");

@@ -72,7 +72,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
         _timeProvider = timeProvider ?? TimeProvider.System;
         _validator = new EventValidator(_options);
         _store = new EventStore(_options.RetentionCapacity, tracksRepeats: _options.FoldWindow > TimeSpan.Zero);
-        _metrics = new ImmuneMetrics(meterFactory, () => _pipeline?.QueueLength ?? 0);
+        _metrics = new ImmuneMetrics(meterFactory, () => _pipeline?.QueueLength ?? 0, () => OldestPendingAge.TotalSeconds);
 
         if (eventStream is null)
         {
@@ -117,6 +117,9 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
 
     /// <summary>The fold index's size, for tests of its bound.</summary>
     internal int FoldIndexCount => _folder?.IndexedCount ?? 0;
+
+    /// <summary>How long ago the oldest pending envelope was queued (the <c>immune.queue.oldest_age</c> gauge).</summary>
+    internal TimeSpan OldestPendingAge => _pipeline?.OldestPendingAge ?? TimeSpan.Zero;
 
     /// <summary>The delivery loop, for tests that must see it end.</summary>
     internal Task DeliveryLoop => _pipeline?.Loop ?? Task.CompletedTask;

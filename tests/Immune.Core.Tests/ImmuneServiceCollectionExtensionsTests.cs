@@ -74,10 +74,18 @@ public sealed class ImmuneServiceCollectionExtensionsTests
     {
         var services = new ServiceCollection();
 
-        var exception = Should.Throw<ArgumentException>(() => services.AddImmune(o => { o.QueueCapacity = -1; o.DeliveryAttempts = 0; }));
+        var exception = Should.Throw<ArgumentException>(() => services.AddImmune(o =>
+        {
+            o.QueueCapacity = -1;
+            o.DeliveryAttempts = 0;
+            o.DeliveryTimeout = TimeSpan.Zero;
+            o.MaxRetryDelay = TimeSpan.Zero;
+        }));
 
         exception.Message.ShouldContain("QueueCapacity must be from 1 to 100,000,000 (was -1).");
-        exception.Message.ShouldContain("DeliveryAttempts must be from 1 to 100 (was 0).");
+        exception.Message.ShouldContain("DeliveryAttempts must be from 1 to 2,147,483,647 (was 0).");
+        exception.Message.ShouldContain("DeliveryTimeout must be from 00:00:00.0000001 to 24.20:31:23.6470000, or Timeout.InfiniteTimeSpan (was 00:00:00).");
+        exception.Message.ShouldContain("MaxRetryDelay must be from 00:00:00.0000001 to 01:00:00 (was 00:00:00).");
     }
 
     [Fact]

@@ -44,7 +44,7 @@ public sealed class ImmuneServiceDeliveryTests
     public async Task PublishAsync_StreamThrowsSynchronously_ReturnsIdAndCountsFailureAfterEveryAttempt()
     {
         var stream = new ScriptedStream(_ => throw new InvalidOperationException("bus down"));
-        await using ImmuneService service = CreateService(stream);
+        await using ImmuneService service = CreateService(stream, o => o.DeliveryAttempts = 3);
 
         long id = await service.PublishAsync(Events.Critical());
         await service.Flushed();
@@ -144,7 +144,7 @@ public sealed class ImmuneServiceDeliveryTests
         var stream = new ScriptedStream(call => call.Envelope.Payload.Message == "flaky" && Interlocked.Increment(ref calls) <= 2
             ? ValueTask.FromException(new IOException("transient"))
             : ValueTask.CompletedTask);
-        await using ImmuneService service = CreateService(stream, o => { o.RetryDelay = TimeSpan.FromSeconds(10); o.PublishTimeout = TimeSpan.FromHours(1); });
+        await using ImmuneService service = CreateService(stream, o => { o.RetryDelay = TimeSpan.FromSeconds(10); o.MaxRetryDelay = TimeSpan.FromMinutes(1); o.PublishTimeout = TimeSpan.FromHours(1); });
 
         await service.PublishAsync(Events.Info("flaky"));
         await service.PublishAsync(Events.Info("next"));
@@ -386,7 +386,7 @@ public sealed class ImmuneServiceDeliveryTests
     public async Task PublishAsync_InlineWithFailingStream_ReturnsIdAndCountsFailure()
     {
         var stream = new ScriptedStream(_ => throw new InvalidOperationException("down"));
-        await using ImmuneService service = CreateService(stream, o => o.Delivery = ImmuneDelivery.Inline);
+        await using ImmuneService service = CreateService(stream, o => { o.Delivery = ImmuneDelivery.Inline; o.DeliveryAttempts = 3; });
 
         long id = await service.PublishAsync(Events.Info()).AsTask().WaitAsync(Events.HangGuard);
 

@@ -65,6 +65,7 @@ public sealed class ImmuneServiceSeverityTests
     {
         await using ImmuneService service = CreateService();
         await service.PublishAsync(Events.Warning() with { AgentId = "a", Module = "m" });
+        await service.Flushed(); // delivered before the clock jumps past its delivery timeout
         _time.Advance(TimeSpan.FromMinutes(5));
         DateTimeOffset changedAt = _time.GetUtcNow();
 

@@ -482,7 +482,10 @@ public sealed partial class ImmuneServiceTests
         options.QueueCapacity.ShouldBe(10_000);
         options.PublishTimeout.ShouldBe(TimeSpan.FromSeconds(5));
         options.ShutdownTimeout.ShouldBe(TimeSpan.FromSeconds(5));
-        options.DeliveryAttempts.ShouldBe(3);
+        options.DeliveryAttempts.ShouldBe(int.MaxValue);
+        options.DeliveryTimeout.ShouldBe(TimeSpan.FromMinutes(2));
+        options.RetryDelay.ShouldBe(TimeSpan.FromMilliseconds(100));
+        options.MaxRetryDelay.ShouldBe(TimeSpan.FromSeconds(1));
         options.MaxMessageLength.ShouldBe(4096);
         options.MaxAgentIdLength.ShouldBe(256);
         options.MaxModuleLength.ShouldBe(256);

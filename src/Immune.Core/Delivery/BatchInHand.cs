@@ -23,6 +23,14 @@ internal sealed class BatchInHand(int capacity)
     /// <summary>Gets how many results are final (0 between batches). The loop moves it meanwhile: read it once per snapshot.</summary>
     private int Claimed => Count > 0 ? Math.Max(0, Volatile.Read(ref _claimed)) : 0;
 
+    /// <summary>Gets the oldest envelope in hand whose result is not final yet, if any.</summary>
+    public bool TryPeekUnclaimed(out PendingEnvelope item)
+    {
+        int claimed = Claimed;
+        item = claimed < Count ? _items[claimed] : default;
+        return claimed < Count;
+    }
+
     /// <summary>Takes up to the capacity from the queue, in sequence order; returns how many.</summary>
     public int Take(DeliveryQueue queue)
     {

@@ -1,63 +1,148 @@
 namespace Immune.Delivery;
 
 /// <summary>
-/// Delivers a run of envelopes with up to <see cref="ImmuneOptions.DeliveryAttempts"/> attempts each, every call bounded
-/// by <see cref="StreamCall"/>, with <see cref="Backoff"/> between attempts on the injected <see cref="TimeProvider"/>.
-/// A batch stream's run is one call, retried whole; a plain stream's run goes one by one until an envelope fails, which
-/// is then retried alone before the run goes on. The service's stop ends a backoff at once, as a shutdown. Used by the
-/// one delivery loop, one run at a time.
+/// Delivers the batch in hand in order: every call bounded by <see cref="StreamCall"/>, every envelope by
+/// <see cref="ImmuneOptions.DeliveryTimeout"/> (from when it was queued) and <see cref="ImmuneOptions.DeliveryAttempts"/>,
+/// with <see cref="Backoff"/> between attempts on the injected <see cref="TimeProvider"/>. A batch stream's envelopes
+/// go in one call, retried whole; a plain stream's go one by one until one fails, which is then retried alone before
+/// the rest. Nothing behind a failing envelope is attempted, so order holds through an outage: the head is retried
+/// and everything else waits. The service's stop ends a backoff at once, as a shutdown. Used by the one delivery
+/// loop, one batch at a time.
 /// </summary>
-internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, TimeProvider timeProvider, DeliveryReporter reporter, Func<double> jitter, CancellationToken stop)
+internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, TimeProvider timeProvider, DeliveryReporter reporter, StreamHealth health, Func<double> jitter, CancellationToken stop)
 {
     /// <summary>
-    /// Delivers from the start of <paramref name="envelopes"/>: <c>Delivered</c> envelopes went through on their first
-    /// attempt; then <c>Settled</c> more (the failed envelope, or the whole failed batch; 0 when all went through) ended
-    /// as <c>Last</c> says, after their retries. The caller goes on after <c>Delivered + Settled</c>.
+    /// Takes the final result of <paramref name="count"/> envelopes from index <paramref name="from"/> of the batch;
+    /// <see langword="false"/> when disposal abandoned the batch meanwhile (then it counted them).
     /// </summary>
-    /// <param name="batch">The batch in hand, whose envelopes from <paramref name="from"/> on these are (for the retry log).</param>
-    /// <param name="from">The index in <paramref name="batch"/> of the first envelope.</param>
-    /// <param name="envelopes">The envelopes, in order.</param>
-    public async ValueTask<Result> DeliverAsync(BatchInHand batch, int from, ReadOnlyMemory<EventEnvelope> envelopes)
-    {
-        long started = timeProvider.GetTimestamp();
-        StreamCall.Run run = await call.InvokeAsync(envelopes).ConfigureAwait(false);
-        int delivered = run.Delivered;
-        TimeSpan firstRun = timeProvider.GetElapsedTime(started);
-        if (run.Next.Outcome == Outcome.Delivered)
-        {
-            return new Result(delivered, firstRun, 0, default);
-        }
+    public delegate bool Claim(int from, int count, in Delivery delivery);
 
-        // The next envelope (or the whole batch) failed its first attempt: retry it alone (or whole).
-        int settled = call.Batches ? envelopes.Length : 1;
-        ReadOnlyMemory<EventEnvelope> unit = envelopes.Slice(delivered, settled);
-        Attempt outcome = run.Next;
-        for (int attempt = 1; ; attempt++)
+    /// <summary>Delivers <paramref name="envelopes"/>, the batch in hand, claiming results in order; false when disposal took the batch.</summary>
+    /// <param name="batch">The batch in hand, for the envelopes' queue times, shedding class and logs.</param>
+    /// <param name="envelopes">Its envelopes, built, in order.</param>
+    /// <param name="claim">Takes each final result.</param>
+    public async ValueTask<bool> DeliverAsync(BatchInHand batch, ReadOnlyMemory<EventEnvelope> envelopes, Claim claim)
+    {
+        int count = envelopes.Length;
+        for (int next = 0; next < count;)
         {
-            if (outcome.Outcome is Outcome.Delivered or Outcome.DroppedShutdown || attempt == options.DeliveryAttempts)
+            // Envelopes whose time ran out while they waited behind a failing head fail without an attempt.
+            int expired = Expired(batch, next, count - next);
+            if (expired > 0)
             {
-                return new Result(delivered, firstRun, settled, new Delivery(outcome.Outcome, attempt, outcome.Exception, timeProvider.GetElapsedTime(started)));
+                if (!claim(next, expired, new Delivery(Outcome.FailedTimeout, 0, null, TimeSpan.Zero)))
+                {
+                    return false;
+                }
+
+                next += expired;
+                continue;
             }
 
-            TimeSpan delay = Backoff.Delay(attempt, options.RetryDelay, jitter());
-            reporter.AttemptFailed(batch[from + delivered], settled, attempt, options.DeliveryAttempts, outcome.Outcome, delay, outcome.Exception);
-            if (delay > TimeSpan.Zero)
+            long started = timeProvider.GetTimestamp();
+            StreamCall.Run run = await call.InvokeAsync(envelopes[next..]).ConfigureAwait(false);
+            health.Observe(run);
+            if (run.Delivered > 0 && !claim(next, run.Delivered, new Delivery(Outcome.Delivered, 1, null, timeProvider.GetElapsedTime(started))))
             {
+                return false;
+            }
+
+            next += run.Delivered;
+            if (run.Next.Outcome != Outcome.Delivered)
+            {
+                // The next envelope (or the rest of the batch) failed its first attempt: retry it alone (or whole).
+                next = await RetryAsync(batch, envelopes, next, call.Batches ? count - next : 1, run.Next, started, claim).ConfigureAwait(false);
+                if (next < 0)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Retries the unit at <paramref name="from"/> until it is delivered or runs out of attempts or time; its oldest
+    /// envelopes whose time runs out meanwhile fail first and the rest goes on. Returns where the batch goes on, or -1
+    /// when disposal took the batch.
+    /// </summary>
+    private async ValueTask<int> RetryAsync(BatchInHand batch, ReadOnlyMemory<EventEnvelope> envelopes, int from, int unit, Attempt outcome, long started, Claim claim)
+    {
+        int attempt = 1; // attempts made on the unit
+        while (true)
+        {
+            if (outcome.Outcome == Outcome.DroppedShutdown)
+            {
+                // The service stopped: the rest of the batch is given up at once, not envelope by envelope.
+                return claim(from, envelopes.Length - from, Final(outcome, attempt, started)) ? envelopes.Length : -1;
+            }
+
+            if (outcome.Outcome == Outcome.Delivered || attempt >= options.DeliveryAttempts)
+            {
+                return claim(from, unit, Final(outcome, attempt, started)) ? from + unit : -1;
+            }
+
+            int expired = Expired(batch, from, unit);
+            if (expired > 0)
+            {
+                // The oldest ran out of time: they fail with their last attempt's reason; the rest is tried at once.
+                if (!claim(from, expired, Final(outcome, attempt, started)))
+                {
+                    return -1;
+                }
+
+                (from, unit) = (from + expired, unit - expired);
+                if (unit == 0)
+                {
+                    return from;
+                }
+            }
+            else
+            {
+                TimeSpan left = TimeLeft(batch[from]);
+                TimeSpan delay = Backoff.Delay(attempt, options.RetryDelay, options.MaxRetryDelay, jitter());
+                bool toDeadline = left <= delay;
+                delay = toDeadline ? left : delay;
+                reporter.AttemptFailed(batch[from], unit, attempt, options.DeliveryAttempts, outcome.Outcome, delay, outcome.Exception);
                 try
                 {
                     await Task.Delay(delay, timeProvider, stop).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
-                    return new Result(delivered, firstRun, settled, new Delivery(Outcome.DroppedShutdown, attempt, null, timeProvider.GetElapsedTime(started)));
+                    outcome = new Attempt(Outcome.DroppedShutdown, null);
+                    continue;
+                }
+
+                if (toDeadline)
+                {
+                    continue; // woke at the head's deadline: it fails above with the attempts it had, untried again
                 }
             }
 
-            StreamCall.Run retry = await call.InvokeAsync(unit).ConfigureAwait(false);
+            StreamCall.Run retry = await call.InvokeAsync(envelopes.Slice(from, unit)).ConfigureAwait(false);
+            health.Observe(retry);
             outcome = retry.Next;
+            attempt++;
         }
     }
 
-    /// <summary>What one <see cref="DeliverAsync"/> settled; see there.</summary>
-    internal readonly record struct Result(int Delivered, TimeSpan DeliveredIn, int Settled, Delivery Last);
+    private Delivery Final(in Attempt outcome, int attempts, long started)
+        => new(outcome.Outcome, attempts, outcome.Exception, timeProvider.GetElapsedTime(started));
+
+    /// <summary>Counts the envelopes from <paramref name="from"/> whose delivery time ran out: queue times only grow, so they lead.</summary>
+    private int Expired(BatchInHand batch, int from, int count)
+    {
+        int expired = 0;
+        while (expired < count && TimeLeft(batch[from + expired]) <= TimeSpan.Zero)
+        {
+            expired++;
+        }
+
+        return expired;
+    }
+
+    private TimeSpan TimeLeft(in PendingEnvelope envelope)
+        => options.DeliveryTimeout == Timeout.InfiniteTimeSpan ? TimeSpan.MaxValue : options.DeliveryTimeout - timeProvider.GetElapsedTime(envelope.QueuedAt);
 }

@@ -31,7 +31,7 @@ internal struct Tally
         }
     }
 
-    public readonly ImmuneDeliveryStats ToStats(long queued, long pending) => new()
+    public readonly ImmuneDeliveryStats ToStats(long queued, long pending, DateTimeOffset? failingSince) => new()
     {
         Queued = queued,
         Delivered = Delivered,
@@ -44,6 +44,7 @@ internal struct Tally
         DroppedShutdown = DroppedShutdown,
         DroppedSpoolFull = DroppedSpoolFull,
         Replayed = Replayed,
+        FailingSince = failingSince,
     };
 }
 

@@ -23,6 +23,8 @@ internal sealed class DeliveryPipeline
     private readonly EnvelopeFactory _envelopes;
     private readonly StreamCall _call;
     private readonly DeliveryAttempts _attempts;
+    private readonly DeliveryAttempts.Claim _claim;
+    private readonly StreamHealth _health;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
@@ -31,7 +33,7 @@ internal sealed class DeliveryPipeline
     private readonly DeliveryQueue _queue;
     private readonly SettlementWaiters _waiters = new();
     private readonly BatchInHand _batch;
-    private readonly EventEnvelope[] _built; // the envelopes of the batch in hand
+    private EventEnvelope[] _built; // the envelopes of the batch in hand; replaced, never cleared, when a call that may still read it was abandoned
     private readonly SpoolWriter? _spooler;
     private long _lastSequence;
     private long _durableThrough; // what disposal had settled before it gave up on the rest: those stay spooled
@@ -51,12 +53,14 @@ internal sealed class DeliveryPipeline
         _queue = new DeliveryQueue(options.QueueCapacity);
         _batch = new BatchInHand(options.MaxBatchSize);
         _built = new EventEnvelope[options.MaxBatchSize];
+        _claim = Claim;
+        _health = new StreamHealth(timeProvider, reporter, () => GetStats().Pending);
 
         // The loop serves every caller: it must not carry the constructing caller's Activity or AsyncLocals.
         using (ExecutionContext.SuppressFlow())
         {
             _call = new StreamCall(stream, timeProvider, options.PublishTimeout, _stop.Token);
-            _attempts = new DeliveryAttempts(_call, options, timeProvider, reporter, jitter ?? Random.Shared.NextDouble, _stop.Token);
+            _attempts = new DeliveryAttempts(_call, options, timeProvider, reporter, _health, jitter ?? Random.Shared.NextDouble, _stop.Token);
             _loop = Task.Run(RunAsync);
         }
     }
@@ -69,6 +73,28 @@ internal sealed class DeliveryPipeline
         get { lock (_gate) { return _queue.Count; } }
     }
 
+    /// <summary>Gets how long ago the oldest pending envelope (in hand or queued) was queued; zero when none is pending.</summary>
+    public TimeSpan OldestPendingAge
+    {
+        get
+        {
+            long queuedAt;
+            lock (_gate)
+            {
+                if (_batch.TryPeekUnclaimed(out PendingEnvelope oldest) || _queue.TryPeek(out oldest))
+                {
+                    queuedAt = oldest.QueuedAt;
+                }
+                else
+                {
+                    return TimeSpan.Zero;
+                }
+            }
+
+            return _timeProvider.GetElapsedTime(queuedAt);
+        }
+    }
+
     /// <summary>
     /// Queues the envelopes of one publish or change: the first, then <c>immune.critical_event</c> when it makes the event
     /// CRITICAL. The caller holds the service's lock, which makes sequence order equal record order.
@@ -78,10 +104,11 @@ internal sealed class DeliveryPipeline
         var enqueued = default(Enqueued);
         lock (_gate)
         {
-            enqueued.LastSequence = EnqueueLocked(new PendingEnvelope(++_lastSequence, kind, source, timestamp, previous, correlation), ref enqueued);
+            long queuedAt = _timeProvider.GetTimestamp(); // under the lock: queue times grow with sequences, so deadlines do too
+            enqueued.LastSequence = EnqueueLocked(new PendingEnvelope(++_lastSequence, kind, source, timestamp, previous, correlation) { QueuedAt = queuedAt }, ref enqueued);
             if (critical)
             {
-                enqueued.LastSequence = EnqueueLocked(new PendingEnvelope(++_lastSequence, EnvelopeKind.CriticalEvent, source, timestamp, default, correlation), ref enqueued);
+                enqueued.LastSequence = EnqueueLocked(new PendingEnvelope(++_lastSequence, EnvelopeKind.CriticalEvent, source, timestamp, default, correlation) { QueuedAt = queuedAt }, ref enqueued);
             }
 
             enqueued.Wakeup = _wakeup;
@@ -131,7 +158,7 @@ internal sealed class DeliveryPipeline
         {
             Tally tally = _settled;
             int claimed = _batch.CountClaimed(ref tally);
-            return tally.ToStats(_lastSequence, _queue.Count + (_batch.Count - claimed));
+            return tally.ToStats(_lastSequence, _queue.Count + (_batch.Count - claimed), _health.FailingSince);
         }
     }
 
@@ -180,7 +207,8 @@ internal sealed class DeliveryPipeline
         var enqueued = default(Enqueued);
         lock (_gate)
         {
-            foreach (EventEnvelope envelope in envelopes) EnqueueLocked(PendingEnvelope.Replayed(++_lastSequence, envelope), ref enqueued);
+            long queuedAt = _timeProvider.GetTimestamp(); // a replayed envelope's delivery time starts again here
+            foreach (EventEnvelope envelope in envelopes) EnqueueLocked(PendingEnvelope.Replayed(++_lastSequence, envelope) with { QueuedAt = queuedAt }, ref enqueued);
             _settled.Replayed += envelopes.Count;
             (enqueued.Wakeup, _wakeup) = (_wakeup, null);
         }
@@ -355,42 +383,35 @@ internal sealed class DeliveryPipeline
             _built[i] = _envelopes.Create(_batch[i]);
         }
 
+        long abandoned = _call.AbandonedCalls;
         try
         {
-            for (int next = 0; next < count;)
-            {
-                DeliveryAttempts.Result result = await _attempts.DeliverAsync(_batch, next, new ReadOnlyMemory<EventEnvelope>(_built, next, count - next)).ConfigureAwait(false);
-                if (result.Delivered > 0 && !Claim(result.Delivered, new Delivery(Outcome.Delivered, 1, null, result.DeliveredIn), _built[next]))
-                {
-                    return false;
-                }
-
-                next += result.Delivered;
-                if (result.Settled > 0 && !Claim(result.Settled, result.Last, _built[next])) // a failure log names the first envelope
-                {
-                    return false;
-                }
-
-                next += result.Settled;
-            }
-
-            return true;
+            return await _attempts.DeliverAsync(_batch, new ReadOnlyMemory<EventEnvelope>(_built, 0, count), _claim).ConfigureAwait(false);
         }
         finally
         {
-            Array.Clear(_built, 0, count);
+            if (_call.AbandonedCalls == abandoned)
+            {
+                Array.Clear(_built, 0, count);
+            }
+            else
+            {
+                // A call that timed out (or was stopped) may still read this memory: it is the stream's until that
+                // call completes (IBatchEventStream's promise), so the next batch gets a new array.
+                _built = new EventEnvelope[_built.Length];
+            }
         }
     }
 
-    /// <summary>Claims the result of the next <paramref name="count"/> envelopes and reports it, unless disposal took the batch.</summary>
-    private bool Claim(int count, in Delivery delivery, EventEnvelope? envelope)
+    /// <summary>Claims the result of <paramref name="count"/> envelopes from <paramref name="from"/> and reports it, unless disposal took the batch.</summary>
+    private bool Claim(int from, int count, in Delivery delivery)
     {
         if (!_batch.TryClaim(count, delivery, out PendingEnvelope first))
         {
             return false;
         }
 
-        _reporter.Settled(first, count, envelope, delivery);
+        _reporter.Settled(first, count, _built[from], delivery); // a failure log names the first envelope
         return true;
     }
 }

@@ -57,17 +57,29 @@ internal sealed class DeliveryQueue(int capacity)
 
     public bool TryDequeue([MaybeNullWhen(false)] out PendingEnvelope item)
     {
+        if (!TryPeek(out item))
+        {
+            return false;
+        }
+
+        (item.IsCritical ? _critical : _other).Dequeue();
+        return true;
+    }
+
+    /// <summary>Gets the envelope <see cref="TryDequeue"/> would take next: the smallest sequence waiting.</summary>
+    public bool TryPeek([MaybeNullWhen(false)] out PendingEnvelope item)
+    {
         bool hasCritical = _critical.TryPeek(out var c);
         bool hasOther = _other.TryPeek(out var o);
         if (hasCritical && (!hasOther || c.Sequence < o.Sequence))
         {
-            item = _critical.Dequeue();
+            item = c;
             return true;
         }
 
         if (hasOther)
         {
-            item = _other.Dequeue();
+            item = o;
             return true;
         }
 

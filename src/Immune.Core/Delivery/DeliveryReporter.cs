@@ -91,6 +91,32 @@ internal sealed partial class DeliveryReporter(ILogger logger, ImmuneMetrics met
         }
     }
 
+    /// <summary>Reports that the stream started failing: the first failed attempt after a success (or since the start).</summary>
+    public void StreamFailing(string reason, Exception? exception)
+    {
+        try
+        {
+            Log.StreamFailing(logger, reason, exception);
+        }
+        catch (Exception)
+        {
+            // FailingSince in the stats says it all the same.
+        }
+    }
+
+    /// <summary>Reports that the stream accepted envelopes again after a run of failed attempts.</summary>
+    public void StreamRecovered(TimeSpan duration, long failedAttempts, long waiting)
+    {
+        try
+        {
+            Log.StreamRecovered(logger, duration, failedAttempts, waiting);
+        }
+        catch (Exception)
+        {
+            // Delivery goes on whatever the logger does.
+        }
+    }
+
     public void LoopFault(Exception exception)
     {
         try
@@ -175,5 +201,13 @@ internal sealed partial class DeliveryReporter(ILogger logger, ImmuneMetrics met
         [LoggerMessage(EventId = 8, EventName = "SpoolUnavailable", Level = LogLevel.Error,
             Message = "The spool in {Directory} failed (disk full, permission lost or removed); envelopes from now on are kept in memory only.")]
         public static partial void SpoolUnavailable(ILogger logger, string directory);
+
+        [LoggerMessage(EventId = 9, EventName = "StreamFailing", Level = LogLevel.Warning,
+            Message = "The event stream started failing ({Reason}); envelopes are held in order and retried until it recovers or their delivery timeout runs out.")]
+        public static partial void StreamFailing(ILogger logger, string reason, Exception? exception);
+
+        [LoggerMessage(EventId = 10, EventName = "StreamRecovered", Level = LogLevel.Information,
+            Message = "The event stream recovered after {Duration} and {FailedAttempts} failed attempt(s); {Waiting} envelope(s) were waiting.")]
+        public static partial void StreamRecovered(ILogger logger, TimeSpan duration, long failedAttempts, long waiting);
     }
 }

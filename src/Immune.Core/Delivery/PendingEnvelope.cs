@@ -47,6 +47,9 @@ internal readonly record struct PendingEnvelope(
     /// <summary>Gets or sets the envelope when it was built before queueing (to be spooled, or replayed from the spool).</summary>
     public EventEnvelope? Built { get; init; }
 
+    /// <summary>Gets when the pipeline queued it (or replayed it from the spool), as a <see cref="TimeProvider"/> timestamp: its delivery time counts from here.</summary>
+    public long QueuedAt { get; init; }
+
     /// <summary>Gets whether the queue must keep this envelope ahead of INFO and WARNING ones.</summary>
     public bool IsCritical => Event.Severity == ImmuneSeverity.Critical;
 

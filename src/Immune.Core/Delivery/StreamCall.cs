@@ -37,6 +37,7 @@ internal sealed class StreamCall : IValueTaskSource<StreamCall.Run>, IDisposable
     private CancellationTokenSource _token = new();
     private long _inFlight; // the id of the run in progress, 0 when none; whoever swaps it to 0 completes the run
     private long _lastId;
+    private long _abandonedCalls; // calls ended by the watchdog or the stop while the stream may still hold their memory
     private long _startedAt; // when the call in progress started
     private int _armed;      // 1 while the watchdog is due to fire; it stays armed across runs and goes idle when it finds none
     private Work? _current;  // the run in progress, or the last one
@@ -55,6 +56,9 @@ internal sealed class StreamCall : IValueTaskSource<StreamCall.Run>, IDisposable
 
         _onStop = stop.UnsafeRegister(static state => ((StreamCall)state!).OnStop(), this);
     }
+
+    /// <summary>Gets how many calls were ended (timed out or stopped) while the stream may still be reading their envelopes.</summary>
+    public long AbandonedCalls => Volatile.Read(ref _abandonedCalls);
 
     /// <summary>Gets whether the stream takes batches (<see cref="IBatchEventStream"/>).</summary>
     public bool Batches => _batchStream is not null;
@@ -113,6 +117,7 @@ internal sealed class StreamCall : IValueTaskSource<StreamCall.Run>, IDisposable
         else if (next.Outcome is Outcome.FailedTimeout or Outcome.DroppedShutdown)
         {
             // The stream may still hold the call: cancel its token, and give the next run a fresh one.
+            Interlocked.Increment(ref _abandonedCalls);
             CancellationTokenSource abandoned = _token;
             _token = new CancellationTokenSource();
             _ = abandoned.CancelAsync().ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);

@@ -25,7 +25,7 @@ internal sealed class ImmuneMetrics : IDisposable
     private readonly Counter<long> _replayed;
     private readonly Histogram<double> _duration;
 
-    public ImmuneMetrics(IMeterFactory? meterFactory, Func<int> queueLength)
+    public ImmuneMetrics(IMeterFactory? meterFactory, Func<int> queueLength, Func<double> oldestPendingAge)
     {
         _ownsMeter = meterFactory is null;
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
@@ -37,6 +37,7 @@ internal sealed class ImmuneMetrics : IDisposable
         _replayed = _meter.CreateCounter<long>("immune.envelopes.replayed", "{envelope}", "Envelopes a previous service left unsettled in the durable spool, queued again at start.");
         _duration = _meter.CreateHistogram<double>("immune.envelope.delivery.duration", "s", "Time from the first attempt to the stream's acceptance, per delivery: one batch call, or one run of envelopes a plain stream accepted in sequence.");
         _meter.CreateObservableGauge("immune.queue.length", queueLength, "{envelope}", "Envelopes waiting in the delivery queue.");
+        _meter.CreateObservableGauge("immune.queue.oldest_age", oldestPendingAge, "s", "Time since the oldest pending envelope was queued; 0 when none is pending. Grows while the stream fails.");
     }
 
     public void Recorded(ImmuneSeverity severity, ImmuneEventType type)

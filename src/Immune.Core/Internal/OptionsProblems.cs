@@ -10,14 +10,6 @@ internal sealed class OptionsProblems(string optionsName)
 
     public void Add(string problem) => _problems.Add(problem);
 
-    public void Range(string name, int value, int min, int max)
-    {
-        if (value < min || value > max)
-        {
-            _problems.Add(string.Create(CultureInfo.InvariantCulture, $"{name} must be from {min:N0} to {max:N0} (was {value:N0})."));
-        }
-    }
-
     public void Range(string name, long value, long min, long max)
     {
         if (value < min || value > max)
@@ -26,11 +18,12 @@ internal sealed class OptionsProblems(string optionsName)
         }
     }
 
-    public void Range(string name, TimeSpan value, TimeSpan min, TimeSpan max)
+    public void Range(string name, TimeSpan value, TimeSpan min, TimeSpan max, bool orInfinite = false)
     {
         if (value < min || value > max)
         {
-            _problems.Add(string.Create(CultureInfo.InvariantCulture, $"{name} must be from {min} to {max} (was {value})."));
+            string infinite = orInfinite ? ", or Timeout.InfiniteTimeSpan" : string.Empty;
+            _problems.Add(string.Create(CultureInfo.InvariantCulture, $"{name} must be from {min} to {max}{infinite} (was {value})."));
         }
     }
 

@@ -148,7 +148,7 @@ public sealed class DeliveryPromisesOnBothPathsTests
         _time.Advance(TimeSpan.FromSeconds(3));
 
         (await publishing.AsTask().WaitAsync(Events.HangGuard)).ShouldBe(1);
-        service.GetDeliveryStats().ShouldBe(new ImmuneDeliveryStats { Queued = 1, Failed = 1, FailedTimeout = 1 });
+        service.GetDeliveryStats().ShouldBe(new ImmuneDeliveryStats { Queued = 1, Failed = 1, FailedTimeout = 1, FailingSince = _time.GetUtcNow() });
     }
 
     [Theory]

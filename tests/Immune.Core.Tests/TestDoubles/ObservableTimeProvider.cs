@@ -13,8 +13,10 @@ internal sealed class ObservableTimeProvider(DateTimeOffset start) : FakeTimePro
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
+        // Told only once the timer exists: a test that advances the clock on the news must find it there.
+        var timer = new ObservedTimer(this, base.CreateTimer(callback, state, dueTime, period));
         Started(dueTime);
-        return new ObservedTimer(this, base.CreateTimer(callback, state, dueTime, period));
+        return timer;
     }
 
     /// <summary>Completes with the due time of the next timer started.</summary>

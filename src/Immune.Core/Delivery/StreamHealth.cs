@@ -1,0 +1,61 @@
+namespace Immune.Delivery;
+
+/// <summary>
+/// Whether the stream is failing: when the current run of failed attempts began, with one log entry when it starts
+/// and one when it ends (how long, how many attempts failed, how many envelopes waited). Told by the delivery loop
+/// after every attempt; read from any thread.
+/// </summary>
+internal sealed class StreamHealth(TimeProvider timeProvider, DeliveryReporter reporter, Func<long> backlog)
+{
+    private long _failingSince; // UTC ticks of the first failed attempt of the current run; 0 when the last attempt succeeded
+    private long _failingFrom;  // the same moment as a timestamp, for the duration
+    private long _failedAttempts;
+
+    /// <summary>Gets when the current run of failed attempts began, or null while the last attempt succeeded.</summary>
+    public DateTimeOffset? FailingSince
+        => Volatile.Read(ref _failingSince) is long ticks and not 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+
+    /// <summary>An attempt failed (not a shutdown): starts a failing run unless one is going on.</summary>
+    public void Failed(Outcome outcome, Exception? exception)
+    {
+        _failedAttempts++;
+        if (Volatile.Read(ref _failingSince) != 0)
+        {
+            return;
+        }
+
+        _failingFrom = timeProvider.GetTimestamp();
+        DateTimeOffset now = timeProvider.GetUtcNow();
+        Volatile.Write(ref _failingSince, Math.Max(now.UtcTicks, 1));
+        reporter.StreamFailing(Reasons.Of(outcome), exception);
+    }
+
+    /// <summary>An attempt succeeded: ends a failing run, if one was going on.</summary>
+    public void Succeeded()
+    {
+        if (Volatile.Read(ref _failingSince) == 0)
+        {
+            return;
+        }
+
+        TimeSpan duration = timeProvider.GetElapsedTime(_failingFrom);
+        long attempts = _failedAttempts;
+        _failedAttempts = 0;
+        Volatile.Write(ref _failingSince, 0);
+        reporter.StreamRecovered(duration, attempts, backlog());
+    }
+
+    /// <summary>Tells what one run of calls showed: its successes first, then how the next attempt ended.</summary>
+    public void Observe(in StreamCall.Run run)
+    {
+        if (run.Delivered > 0 || run.Next.Outcome == Outcome.Delivered)
+        {
+            Succeeded();
+        }
+
+        if (run.Next.Outcome is Outcome.FailedTimeout or Outcome.FailedStreamError)
+        {
+            Failed(run.Next.Outcome, run.Next.Exception);
+        }
+    }
+}
