@@ -98,6 +98,64 @@ public sealed class BatchDeliveryTests
     }
 
     [Fact]
+    public async Task DeliveryLoop_BatchCallTimedOut_ItsMemoryStaysValidForTheLateCallWhileLaterBatchesGoOn()
+    {
+        ReadOnlyMemory<EventEnvelope> held = default;
+        var stream = new HeldBatchStream(first => held = first);
+        await using ImmuneService service = CreateService(stream, o => { o.DeliveryAttempts = 1; o.PublishTimeout = TimeSpan.FromSeconds(3); });
+        for (int i = 1; i <= 4; i++)
+        {
+            await service.PublishAsync(Events.Info($"held {i}"));
+        }
+
+        await stream.FirstCall.WaitAsync(Events.HangGuard);
+        string[] ids = [.. held.ToArray().Select(e => e.Id)];
+        Task flushed = service.FlushAsync();
+        _time.Advance(TimeSpan.FromSeconds(3)); // the call times out; the stream still holds it
+        await flushed.WaitAsync(Events.HangGuard);
+        for (int i = 1; i <= 12; i++)
+        {
+            await service.PublishAsync(Events.Info($"later {i}")); // three more batches of four
+        }
+
+        await service.Flushed();
+
+        // The late call reads its batch as it was handed over: nothing cleared, nothing of later batches.
+        held.ToArray().Select(e => e?.Id).ShouldBe(ids);
+        stream.Accepted.Count.ShouldBe(12);
+    }
+
+    /// <summary>A batch stream whose first call never completes and keeps its memory; later calls succeed.</summary>
+    private sealed class HeldBatchStream(Action<ReadOnlyMemory<EventEnvelope>> hold) : IBatchEventStream
+    {
+        private readonly TaskCompletionSource _firstCall = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly List<EventEnvelope> _accepted = [];
+
+        public Task FirstCall => _firstCall.Task;
+
+        public IReadOnlyList<EventEnvelope> Accepted
+        {
+            get { lock (_accepted) return [.. _accepted]; }
+        }
+
+        public ValueTask PublishAsync(EventEnvelope envelope, CancellationToken cancellationToken = default)
+            => throw new InvalidOperationException("A batch stream must be handed batches.");
+
+        public ValueTask PublishBatchAsync(ReadOnlyMemory<EventEnvelope> envelopes, CancellationToken cancellationToken = default)
+        {
+            if (!_firstCall.Task.IsCompleted)
+            {
+                hold(envelopes);
+                _firstCall.SetResult();
+                return new ValueTask(new TaskCompletionSource().Task);
+            }
+
+            lock (_accepted) _accepted.AddRange(envelopes.ToArray());
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    [Fact]
     public async Task InMemoryEventStream_TakesBatches_AndKeepsThemInOrder()
     {
         var stream = new InMemoryEventStream(capacity: 3);
