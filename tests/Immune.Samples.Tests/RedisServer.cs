@@ -9,17 +9,28 @@ namespace Immune.Samples.Tests;
 public sealed class RedisServer : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+    private readonly string? _dataDirectory;
     private Process? _process;
 
-    private RedisServer(int port) => Port = port;
+    private RedisServer(int port, string? dataDirectory)
+    {
+        Port = port;
+        _dataDirectory = dataDirectory;
+    }
 
     public int Port { get; }
 
     public string ConnectionString => $"127.0.0.1:{Port}";
 
-    public static async Task<RedisServer> StartAsync()
+    /// <summary>Starts a server on a free port.</summary>
+    /// <param name="durable">
+    /// Whether what Redis acknowledged survives a kill: an append-only file forced to disk on every write, in a
+    /// directory of the server's own, so a restart after <see cref="StopAsync"/> holds every acknowledged entry.
+    /// </param>
+    public static async Task<RedisServer> StartAsync(bool durable = false)
     {
-        var server = new RedisServer(FreePort());
+        string? directory = durable ? Directory.CreateTempSubdirectory("immune-redis-").FullName : null;
+        var server = new RedisServer(FreePort(), directory);
         await server.RestartAsync();
         return server;
     }
@@ -28,7 +39,8 @@ public sealed class RedisServer : IAsyncDisposable
     public async Task RestartAsync()
     {
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var start = new ProcessStartInfo("redis-server", $"--port {Port} --bind 127.0.0.1 --save \"\" --appendonly no --protected-mode no --loglevel notice")
+        string persistence = _dataDirectory is null ? "--appendonly no" : $"--appendonly yes --appendfsync always --dir {_dataDirectory}";
+        var start = new ProcessStartInfo("redis-server", $"--port {Port} --bind 127.0.0.1 --save \"\" {persistence} --protected-mode no --loglevel notice")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -60,6 +72,7 @@ public sealed class RedisServer : IAsyncDisposable
         await ready.Task.WaitAsync(StartTimeout);
     }
 
+    /// <summary>Kills the server (SIGKILL): a crash, not a shutdown.</summary>
     public async Task StopAsync()
     {
         if (_process is { HasExited: false } process)
@@ -73,6 +86,10 @@ public sealed class RedisServer : IAsyncDisposable
     {
         await StopAsync();
         _process?.Dispose();
+        if (_dataDirectory is not null)
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
     }
 
     private static int FreePort()

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Immune.Samples.Tests;
 
 /// <summary>
@@ -26,29 +24,29 @@ public sealed class SpoolCrashTests : IDisposable
     [InlineData(400)]
     public async Task Kill_DuringABurst_EveryReturnedIdIsDeliveredByTheNextService(int killAfter)
     {
-        (string instance, List<long> published, List<string> lines) = await RunAndKillAsync("publish", until: lines => lines.Count(l => l.StartsWith("published ", StringComparison.Ordinal)) >= killAfter);
+        HostProcess host = await RunAndKillAsync("publish", until: h => h.Count("published ") >= killAfter);
 
         List<(string, long, string)> delivered = await DeliverWhatIsLeftAsync();
 
-        ShouldHaveDelivered([.. delivered, .. Delivered(lines)], instance, published);
+        ShouldHaveDelivered([.. delivered, .. host.Delivered], host.Instance, host.Published);
     }
 
     [Fact]
     public async Task Kill_DuringTheReplayItself_TheNextServiceStillDeliversEverything()
     {
-        (string instance, List<long> published, List<string> first) = await RunAndKillAsync("publish", until: lines => lines.Count(l => l.StartsWith("published ", StringComparison.Ordinal)) >= 300);
+        HostProcess first = await RunAndKillAsync("publish", until: h => h.Count("published ") >= 300);
 
         // A second process starts replaying through its slow stream and is killed after a few deliveries.
-        (_, _, List<string> replaying) = await RunAndKillAsync("replay", until: lines => lines.Count(l => l.StartsWith("delivered ", StringComparison.Ordinal)) >= 20);
-        replaying.Count(l => l.StartsWith("delivered ", StringComparison.Ordinal)).ShouldBeGreaterThanOrEqualTo(20);
+        HostProcess replaying = await RunAndKillAsync("replay", until: h => h.Count("delivered ") >= 20);
+        replaying.Count("delivered ").ShouldBeGreaterThanOrEqualTo(20);
 
         List<(string, long, string)> delivered = await DeliverWhatIsLeftAsync();
 
-        ShouldHaveDelivered([.. delivered, .. Delivered(first), .. Delivered(replaying)], instance, published);
+        ShouldHaveDelivered([.. delivered, .. first.Delivered, .. replaying.Delivered], first.Instance, first.Published);
     }
 
     /// <summary>Every envelope of every returned id reached a stream: the killed process's, or the next service's.</summary>
-    private static void ShouldHaveDelivered(List<(string Type, long EventId, string Instance)> delivered, string instance, List<long> published)
+    internal static void ShouldHaveDelivered(List<(string Type, long EventId, string Instance)> delivered, string instance, List<long> published)
     {
         published.Count.ShouldBeGreaterThan(0);
         var mine = delivered.Where(e => e.Instance == instance).ToList();
@@ -64,50 +62,20 @@ public sealed class SpoolCrashTests : IDisposable
         }
     }
 
-    private static IEnumerable<(string, long, string)> Delivered(List<string> lines)
-        => lines.Where(l => l.StartsWith("delivered ", StringComparison.Ordinal))
-            .Select(l => l.Split(' '))
-            .Select(p => (p[1], long.Parse(p[2], System.Globalization.CultureInfo.InvariantCulture), p[3]));
-
     /// <summary>Runs the host on the spool, reads its lines until <paramref name="until"/> holds, then SIGKILLs it.</summary>
-    private async Task<(string Instance, List<long> Published, List<string> Lines)> RunAndKillAsync(string mode, Func<List<string>, bool> until)
+    private async Task<HostProcess> RunAndKillAsync(string mode, Func<HostProcess, bool> until)
     {
-        string host = Path.Combine(AppContext.BaseDirectory.Replace("Immune.Samples.Tests", "Immune.SpoolHost", StringComparison.Ordinal), "Immune.SpoolHost.dll");
-        var start = new ProcessStartInfo(Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet")
-        {
-            ArgumentList = { host, _directory, mode, "100000" },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using Process process = Process.Start(start)!;
-        var lines = new List<string>();
-        using var guard = new CancellationTokenSource(HangGuard);
+        using HostProcess host = HostProcess.Start(_directory, mode, "100000");
         try
         {
-            while (!until(lines))
-            {
-                string? line = await process.StandardOutput.ReadLineAsync(guard.Token);
-                if (line is null)
-                {
-                    throw new InvalidOperationException($"The host ended early: {await process.StandardError.ReadToEndAsync()}");
-                }
-
-                lines.Add(line);
-            }
+            await host.ReadUntilAsync(until);
         }
         finally
         {
-            process.Kill(); // SIGKILL on Unix: no finally blocks, no flush, no disposal
-            await process.WaitForExitAsync(CancellationToken.None).WaitAsync(HangGuard);
+            await host.KillAsync();
         }
 
-        // What the host wrote before it died was written after PublishAsync returned: it counts too.
-        string rest = await process.StandardOutput.ReadToEndAsync();
-        lines.AddRange(rest.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        string instance = lines[0]["instance ".Length..];
-        var published = lines.Where(l => l.StartsWith("published ", StringComparison.Ordinal)).Select(l => long.Parse(l["published ".Length..], System.Globalization.CultureInfo.InvariantCulture)).ToList();
-        return (instance, published, lines);
+        return host;
     }
 
     /// <summary>A service on the spool, as after a restart: what it delivers, each envelope checked intact.</summary>

@@ -1,20 +1,32 @@
-// A process for the spool's crash tests: it publishes into a spool (or replays one) through a slow stream and is
-// killed with SIGKILL in the middle. Standard output tells the test what it may rely on, line by line:
+// A process for the crash tests: it publishes into a spool (or replays one) through a slow stream, or through a real
+// Redis stream, and is killed with SIGKILL in the middle. Standard output tells the test what it may rely on, line by line:
 //   instance <id>           the service's InstanceId
 //   published <event id>    PublishAsync returned this id (its envelopes are in the spool)
-//   delivered <type> <event id> <instance id>   the stream accepted an envelope
+//   delivered <type> <event id> <instance id>   the (slow) stream accepted an envelope
+// Usage: Immune.SpoolHost <spool directory> publish|replay <count>
+//        Immune.SpoolHost <spool directory> redis <count> <redis connection string> <stream key>
 using Immune;
+using Immune.Samples.Redis;
+using StackExchange.Redis;
 
 string directory = args[0];
 string mode = args[1];
 int count = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 0;
 TextWriter output = Console.Out;
 
-var stream = new SlowStream(TimeSpan.FromMilliseconds(mode == "publish" ? 2 : 5), output);
-var service = new ImmuneService(stream, new ImmuneOptions { SpoolDirectory = directory, QueueCapacity = 100_000 });
+IEventStream stream = mode == "redis"
+    ? new RedisStreamEventStream(
+        await ConnectionMultiplexer.ConnectAsync(RedisStreamEventStream.ConnectionOptions(args[3])),
+        new RedisStreamOptions { StreamKey = args[4], MaxLength = 1_000_000 })
+    : new SlowStream(TimeSpan.FromMilliseconds(mode == "publish" ? 2 : 5), output);
+
+// Redis mode runs with the default options a user would have: only the spool is set.
+var service = new ImmuneService(stream, mode == "redis"
+    ? new ImmuneOptions { SpoolDirectory = directory }
+    : new ImmuneOptions { SpoolDirectory = directory, QueueCapacity = 100_000 });
 output.WriteLine($"instance {service.InstanceId}");
 output.Flush();
-if (mode == "publish")
+if (mode is "publish" or "redis")
 {
     for (int i = 1; i <= count; i++)
     {
@@ -22,6 +34,10 @@ if (mode == "publish")
         long id = await service.PublishAsync(new NewImmuneEvent(severity, ImmuneEventType.ErrorSpike, $"burst {i}") { Module = "spool-host" });
         output.WriteLine($"published {id}");
         output.Flush();
+        if (mode == "redis")
+        {
+            await Task.Delay(1); // a steady producer, not a burst: about 500 events a second
+        }
     }
 }
 
