@@ -3,6 +3,9 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Immune.Samples.Api;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -223,5 +226,41 @@ public sealed class ApiTests : IAsyncLifetime
         missing.StatusCode.ShouldBe(HttpStatusCode.NotFound);
         invalid.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await _client.GetAsync("/healthz")).StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
+    }
+
+    [Fact]
+    public async Task Healthz_StreamFailingLongerThanTheThreshold_DegradedWithTheReasonInTheData()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 11, 29, 9, 0, 0, TimeSpan.Zero));
+        await using WebApplicationFactory<Program> factory = _factory.WithWebHostBuilder(web => web.ConfigureTestServices(services => services
+            .AddSingleton<TimeProvider>(clock)
+            .AddSingleton<IEventStream>(new DownStream())
+            .AddImmune(o => o.DeliveryAttempts = 1))); // one failed attempt settles the envelope; the stream still counts as failing
+        HttpClient client = factory.CreateClient();
+        ImmuneService service = factory.Services.GetRequiredService<ImmuneService>();
+
+        HttpResponseMessage posted = await client.PostAsync("/api/immune/event", new StringContent("""{"severity":"INFO","type":"ERROR_SPIKE","message":"m"}""", System.Text.Encoding.UTF8, "application/json"));
+        posted.StatusCode.ShouldBe(HttpStatusCode.OK);
+        await service.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        service.GetDeliveryStats().FailingSince.ShouldBe(clock.GetUtcNow());
+        (await client.GetStringAsync("/healthz")).ShouldBe("Healthy"); // a blink is no news
+        clock.Advance(ImmuneHealthCheck.StreamFailingThreshold + TimeSpan.FromSeconds(1));
+
+        HttpResponseMessage response = await client.GetAsync("/healthz");
+        HealthReport report = await factory.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await response.Content.ReadAsStringAsync()).ShouldBe("Degraded");
+        HealthReportEntry entry = report.Entries["immune"];
+        entry.Description!.ShouldContain("the event stream has been failing for 31 s");
+        entry.Data["stream_failing_seconds"].ShouldBe(31.0);
+        entry.Data["stream_failing_since"].ShouldBe("2026-11-29T09:00:00.0000000+00:00");
+    }
+
+    /// <summary>A broker that is down.</summary>
+    private sealed class DownStream : IEventStream
+    {
+        public ValueTask PublishAsync(EventEnvelope envelope, CancellationToken cancellationToken = default)
+            => ValueTask.FromException(new IOException("connection refused"));
     }
 }
