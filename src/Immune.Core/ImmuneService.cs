@@ -200,7 +200,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
                 return new ValueTask<bool>(true);
             }
 
-            DateTimeOffset changedAt = _timeProvider.GetUtcNow();
+            DateTimeOffset changedAt = _store.NextStamp(eventId, _timeProvider.GetUtcNow()); // after every time written about it
             ImmuneEvent updated = current with { Severity = severity };
             _store.Replace(updated);
             _folder?.Changed(current);

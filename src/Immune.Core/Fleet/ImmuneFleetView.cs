@@ -14,7 +14,10 @@ namespace Immune;
 /// (<c>published_at</c>, <c>critical_at</c>, <c>changed_at</c>, a repeat report's <c>timestamp</c>) wins, and at equal
 /// times a severity change outranks a critical event, which outranks a repeat report, which outranks the publication. So the state is the same in whatever order envelopes arrive —
 /// redelivered, reclaimed from a dead consumer, or split across consumers — and applying one twice changes nothing.
-/// Two severity changes of one event at the very same instant are taken in the order they arrive.
+/// An <see cref="ImmuneService"/> stamps every envelope about an event at least a millisecond after the last one it
+/// wrote about it, whatever its clock does, so its envelopes never tie. Of another producer, two severity changes of
+/// one event in the same millisecond are ordered by their chain (the one whose previous severity is the other's new
+/// one is later); a change and its undoing within one millisecond stay in the order they arrive.
 /// </para>
 /// <para>
 /// An event counts once its <c>immune.event_published</c> arrived, at the recording time that envelope carries; the

@@ -52,7 +52,7 @@ internal sealed class StormFolder
     /// </summary>
     public long FoldOrOpen(NewImmuneEvent newEvent, DateTimeOffset now, DateTimeOffset createdAt)
     {
-        ReportClosed(now, _store.Count == _capacity ? _store.FirstId + 1 : _store.FirstId);
+        ReportClosed(now, _store.FirstId);
         long id = _index.FoldOrOpen(FoldKey.Of(newEvent), now, _store.LastId + 1, createdAt, out bool firstRepeat);
         if (id != 0)
         {
@@ -61,6 +61,12 @@ internal sealed class StormFolder
             {
                 Arm(now);
             }
+        }
+        else if (_store.Count == _capacity)
+        {
+            // Only now is it known that the publish records an event, and so that the oldest leaves the store: it
+            // folds no more, and its report, if due, goes out before the new event's envelopes.
+            ReportClosed(now, _store.FirstId + 1);
         }
 
         return id;
@@ -126,7 +132,8 @@ internal sealed class StormFolder
             if (_pipeline is not null)
             {
                 ImmuneEvent repeated = _store.Get(eventId);
-                _unannounced.Enqueue(_pipeline.Enqueue(EnvelopeKind.EventRepeated, repeated, now, default, ActivityTraceId.CreateRandom(), critical: false)); // a report, not an escalation
+                DateTimeOffset at = _store.NextStamp(eventId, now > repeated.LastSeenAt ? now : repeated.LastSeenAt);
+                _unannounced.Enqueue(_pipeline.Enqueue(EnvelopeKind.EventRepeated, repeated, at, default, ActivityTraceId.CreateRandom(), critical: false)); // a report, not an escalation
             }
         }
 

@@ -18,12 +18,14 @@ internal sealed class EventStore
     private readonly Fenwick<int>[] _byType = new Fenwick<int>[TypeCount];
     private readonly Fenwick<long>? _repeats;  // folded publishes per slot; null with folding off
     private readonly long[]? _lastSeenTicks;   // the latest folded publish per slot (UTC ticks); 0 when none
+    private readonly long[] _stamps;           // the latest time written about each slot's event, in wire milliseconds
     private long _firstId = 1; // the oldest retained id (when Count > 0)
     private long _lastId;      // the newest id ever recorded; 0 before the first
 
     public EventStore(int capacity, bool tracksRepeats = false)
     {
         _ring = new ImmuneEvent?[capacity];
+        _stamps = new long[capacity];
         for (int i = 0; i < SeverityCount; i++) _bySeverity[i] = new Fenwick<int>(capacity);
         for (int i = 0; i < TypeCount; i++) _byType[i] = new Fenwick<int>(capacity);
         if (tracksRepeats)
@@ -60,8 +62,26 @@ internal sealed class EventStore
         }
 
         _ring[slot] = newEvent;
+        _stamps[slot] = newEvent.CreatedAt.ToUnixTimeMilliseconds();
         _lastId = newEvent.Id;
         Tally(newEvent, +1);
+    }
+
+    /// <summary>
+    /// Gets the time to write on the next envelope about a retained event (a severity change, a repeat report):
+    /// <paramref name="now"/>, unless the wire (which keeps milliseconds) would not put it strictly after every time
+    /// written about the event before; then the millisecond after the latest. A reader that lets the latest observation
+    /// win (the fleet view) so sees one producer's envelopes in the order the producer made them, even when its clock
+    /// stood still or stepped back.
+    /// </summary>
+    public DateTimeOffset NextStamp(long id, DateTimeOffset now)
+    {
+        int slot = SlotOf(id);
+        long last = _stamps[slot];
+        long milliseconds = now.ToUnixTimeMilliseconds();
+        DateTimeOffset stamp = milliseconds > last ? now : DateTimeOffset.FromUnixTimeMilliseconds(last + 1);
+        _stamps[slot] = Math.Max(milliseconds, last + 1);
+        return stamp;
     }
 
     public bool TryGet(long id, out ImmuneEvent found)
@@ -77,11 +97,12 @@ internal sealed class EventStore
     }
 
     /// <summary>Counts one more occurrence of a retained event, at <paramref name="at"/>. Only with repeats tracked.</summary>
+    /// <remarks>The latest time never goes back, nor before the event's recording, whatever the clock does.</remarks>
     public void Repeat(long id, DateTimeOffset at)
     {
         int slot = SlotOf(id);
         _repeats!.Add(slot, 1);
-        _lastSeenTicks![slot] = at.UtcTicks;
+        _lastSeenTicks![slot] = Math.Max(at.UtcTicks, Math.Max(_lastSeenTicks[slot], _ring[slot]!.CreatedAt.UtcTicks));
     }
 
     /// <summary>Replaces a retained event by a copy with another severity.</summary>

@@ -28,6 +28,62 @@ public sealed class ImmuneServiceFoldingTests
     }
 
     [Fact]
+    public async Task PublishAsync_RetentionFullAndTheOldestRepeated_FoldsIntoTheOldestInsteadOfEvictingIt()
+    {
+        await using ImmuneService service = CreateService(o => o.RetentionCapacity = 2);
+        long a = await service.PublishAsync(Events.Warning("A"));
+        long b = await service.PublishAsync(Events.Warning("B"));
+
+        (await service.PublishAsync(Events.Warning("A"))).ShouldBe(a); // A is the oldest of a full store, and still retained
+        for (int i = 0; i < 10; i++)
+        {
+            (await service.PublishAsync(Events.Warning(i % 2 == 0 ? "B" : "A"))).ShouldBe(i % 2 == 0 ? b : a);
+        }
+
+        await service.FlushAsync();
+        _stream.Envelopes.Count.ShouldBe(2); // an alternating storm of two events queues their publications only
+        service.GetRecentEvents().Select(e => (e.Id, e.Occurrences)).ShouldBe([(a, 7L), (b, 6L)]);
+    }
+
+    [Fact]
+    public async Task PublishAsync_RetentionFullAndANewEvent_TheOldestStopsFoldingAndIsReportedBeforeTheNewEvent()
+    {
+        await using ImmuneService service = CreateService(o => o.RetentionCapacity = 2);
+        await service.PublishAsync(Events.Warning("A"));
+        await service.PublishAsync(Events.Warning("A"));
+        await service.PublishAsync(Events.Warning("B"));
+
+        long c = await service.PublishAsync(Events.Warning("C")); // A leaves the store
+        long again = await service.PublishAsync(Events.Warning("A"));
+
+        (c, again).ShouldBe((3L, 4L));
+        await service.FlushAsync();
+        _stream.Envelopes.Select(e => (e.Type, e.Payload.Message)).ShouldBe(
+        [
+            (ImmuneEventTypes.EventPublished, "A"), (ImmuneEventTypes.EventPublished, "B"),
+            (ImmuneEventTypes.EventRepeated, "A"), (ImmuneEventTypes.EventPublished, "C"), (ImmuneEventTypes.EventPublished, "A"),
+        ]);
+    }
+
+    [Fact]
+    public async Task PublishAsync_ClockStepsBackBetweenRepeats_LastSeenNeverPrecedesFirstSeenAndTheReportComesAfterBoth()
+    {
+        var clock = new ManualClock(Start);
+        await using (var service = new ImmuneService(_stream, new ImmuneOptions { FoldWindow = Window }, timeProvider: clock))
+        {
+            await service.PublishAsync(Events.Info());
+            clock.Now = Start - TimeSpan.FromSeconds(30); // NTP stepped the clock back
+            await service.PublishAsync(Events.Info());
+            service.GetRecentEvents()[0].LastSeenAt.ShouldBeGreaterThanOrEqualTo(service.GetRecentEvents()[0].CreatedAt);
+        }
+
+        var report = Of(ImmuneEventTypes.EventRepeated).ShouldHaveSingleItem();
+        var payload = report.Payload.ShouldBeOfType<ImmuneEventRepeatedPayload>();
+        payload.LastSeenAt.ShouldBeGreaterThanOrEqualTo(payload.FirstSeenAt);
+        report.Timestamp.ShouldBeGreaterThan(Of(ImmuneEventTypes.EventPublished)[0].Timestamp);
+    }
+
+    [Fact]
     public async Task PublishAsync_StormOf100000IdenticalCriticalEvents_OnePublishedOneCriticalOneRepeated()
     {
         await using ImmuneService service = CreateService();
