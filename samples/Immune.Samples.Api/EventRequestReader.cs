@@ -16,23 +16,9 @@ public static class EventRequestReader
     /// <summary>Reads an event; on failure returns <see langword="null"/> and fills <paramref name="errors"/> by field.</summary>
     public static NewImmuneEvent? Read(JsonElement body, Dictionary<string, string[]> errors)
     {
-        if (body.ValueKind != JsonValueKind.Object)
+        if (ReadFields(body, Fields, errors) is not { } values)
         {
-            errors["body"] = [$"The body must be a JSON object, not {Describe(body.ValueKind)}."];
             return null;
-        }
-
-        var values = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-        foreach (JsonProperty property in body.EnumerateObject())
-        {
-            if (Array.IndexOf(Fields, property.Name) < 0)
-            {
-                errors[property.Name] = [$"{property.Name} is not a field of an event; the fields are {string.Join(", ", Fields)}."];
-            }
-            else if (!values.TryAdd(property.Name, property.Value))
-            {
-                errors[property.Name] = [$"{property.Name} is given more than once."];
-            }
         }
 
         ImmuneSeverity? severity = Enum(values, "severity", WireNames.Severities, errors);
@@ -61,6 +47,34 @@ public static class EventRequestReader
         }
 
         return errors.Count > 0 ? null : new NewImmuneEvent(severity!.Value, type!.Value, message!) { AgentId = agentId, Module = module, Meta = meta };
+    }
+
+    /// <summary>
+    /// Takes the properties of a body that must be an object of the <paramref name="allowed"/> fields: an unknown or
+    /// repeated property is an error naming it. Returns null when the body is not an object.
+    /// </summary>
+    public static Dictionary<string, JsonElement>? ReadFields(JsonElement body, string[] allowed, Dictionary<string, string[]> errors)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            errors["body"] = [$"The body must be a JSON object, not {Describe(body.ValueKind)}."];
+            return null;
+        }
+
+        var values = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        foreach (JsonProperty property in body.EnumerateObject())
+        {
+            if (Array.IndexOf(allowed, property.Name) < 0)
+            {
+                errors[property.Name] = [$"{property.Name} is not a field here; the fields are {string.Join(", ", allowed)}."];
+            }
+            else if (!values.TryAdd(property.Name, property.Value))
+            {
+                errors[property.Name] = [$"{property.Name} is given more than once."];
+            }
+        }
+
+        return values;
     }
 
     /// <summary>Reads a wire enum name such as <c>"CRITICAL"</c>; anything else is an error naming the field.</summary>

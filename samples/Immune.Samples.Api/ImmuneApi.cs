@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -37,10 +36,10 @@ public static class ImmuneApi
     {
         RouteGroupBuilder api = app.MapGroup("/api/immune");
         api.MapPost("/event", PublishAsync);
-        api.MapGet("/health", (IImmuneService immune, double? minutes) => Window(minutes, out TimeSpan window, out IResult? problem)
+        api.MapGet("/health", (IImmuneService immune, string? minutes) => HttpProblems.TryWindow(minutes, ImmuneServiceExtensions.DefaultWindow, out TimeSpan window, out IResult? problem)
             ? Results.Ok(Summarize(immune.GetHealthSummary(window)))
             : problem!);
-        api.MapGet("/events", (IImmuneService immune, double? minutes) => Window(minutes, out TimeSpan window, out IResult? problem)
+        api.MapGet("/events", (IImmuneService immune, string? minutes) => HttpProblems.TryWindow(minutes, ImmuneServiceExtensions.DefaultWindow, out TimeSpan window, out IResult? problem)
             ? Results.Ok(immune.GetRecentEvents(window).Select(EventResponse.From).ToList())
             : problem!);
         api.MapPost("/event/{id:long}/severity", ChangeSeverityAsync);
@@ -49,21 +48,22 @@ public static class ImmuneApi
 
     private static async Task<IResult> PublishAsync(HttpRequest request, IImmuneService immune, CancellationToken cancellationToken)
     {
-        var errors = new Dictionary<string, string[]>();
-        NewImmuneEvent? newEvent = null;
-        try
+        (JsonDocument? body, IResult? problem) = await JsonBody.ReadAsync(request, cancellationToken);
+        if (body is null)
         {
-            using JsonDocument body = await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = 64 }, cancellationToken);
-            newEvent = EventRequestReader.Read(body.RootElement, errors);
+            return problem!;
         }
-        catch (JsonException exception)
+
+        var errors = new Dictionary<string, string[]>();
+        NewImmuneEvent? newEvent;
+        using (body)
         {
-            errors["body"] = [$"The body is not valid JSON: {exception.Message}"];
+            newEvent = EventRequestReader.Read(body.RootElement, errors);
         }
 
         if (newEvent is null)
         {
-            return Results.ValidationProblem(errors);
+            return HttpProblems.Validation(errors);
         }
 
         try
@@ -74,49 +74,35 @@ public static class ImmuneApi
         {
             // The service names the field (Message, AgentId, Module, Meta): answer in the request's own names.
             (string field, string message) = EventRequestReader.Describe(exception);
-            return Results.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
+            return HttpProblems.Validation(field, message);
         }
     }
 
-    private static async Task<IResult> ChangeSeverityAsync(long id, JsonElement request, IImmuneService immune, CancellationToken cancellationToken)
+    private static async Task<IResult> ChangeSeverityAsync(long id, HttpRequest request, IImmuneService immune, CancellationToken cancellationToken)
     {
+        (JsonDocument? body, IResult? problem) = await JsonBody.ReadAsync(request, cancellationToken);
+        if (body is null)
+        {
+            return problem!;
+        }
+
         var errors = new Dictionary<string, string[]>();
-        var values = request.ValueKind == JsonValueKind.Object
-            ? request.EnumerateObject().GroupBy(p => p.Name).ToDictionary(g => g.Key, g => g.Last().Value)
-            : new Dictionary<string, JsonElement>();
-        if (EventRequestReader.Enum(values, "severity", WireNames.Severities, errors) is not ImmuneSeverity severity)
+        ImmuneSeverity? severity;
+        using (body)
         {
-            return Results.ValidationProblem(errors);
+            severity = EventRequestReader.ReadFields(body.RootElement, ["severity"], errors) is { } values
+                ? EventRequestReader.Enum(values, "severity", WireNames.Severities, errors)
+                : null;
         }
 
-        return await immune.ChangeSeverityAsync(id, severity, cancellationToken)
+        if (errors.Count > 0 || severity is null)
+        {
+            return HttpProblems.Validation(errors);
+        }
+
+        return await immune.ChangeSeverityAsync(id, severity.Value, cancellationToken)
             ? Results.Ok(new { id, severity })
-            : Results.NotFound();
-    }
-
-    /// <summary>The longest window: about 100 years, well inside <see cref="TimeSpan"/>.</summary>
-    private const double MaxMinutes = 100 * 365.25 * 24 * 60;
-
-    private static bool Window(double? minutes, out TimeSpan window, out IResult? problem)
-    {
-        window = ImmuneServiceExtensions.DefaultWindow;
-        problem = null;
-        if (minutes is null)
-        {
-            return true;
-        }
-
-        if (!double.IsFinite(minutes.Value) || minutes < 0 || minutes > MaxMinutes)
-        {
-            string text = minutes > MaxMinutes
-                ? string.Create(CultureInfo.InvariantCulture, $"minutes must be at most {MaxMinutes:N0} (was {minutes}).")
-                : string.Create(CultureInfo.InvariantCulture, $"minutes must be a number from 0 to {MaxMinutes:N0} (was {minutes}).");
-            problem = Results.ValidationProblem(new Dictionary<string, string[]> { ["minutes"] = [text] });
-            return false;
-        }
-
-        window = TimeSpan.FromMinutes(minutes.Value);
-        return true;
+            : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such event.", detail: $"No event with id {id} is retained.");
     }
 
     private static HealthResponse Summarize(ImmuneHealthSummary s) => new(

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -7,9 +6,6 @@ namespace Immune.Samples.Consumer;
 /// <summary><c>GET /api/immune/fleet/health?minutes=60</c>: the fleet's health from the consumer's <see cref="ImmuneFleetView"/>.</summary>
 public static class FleetHealthApi
 {
-    /// <summary>The longest window: about 100 years, well inside <see cref="TimeSpan"/>.</summary>
-    private const double MaxMinutes = 100 * 365.25 * 24 * 60;
-
     /// <summary>One source in <see cref="FleetHealthResponse"/>.</summary>
     public sealed record SourceHealthResponse(string Source, ImmuneHealthStatus Status, int ActiveIssues, int CriticalIssues, int Instances);
 
@@ -34,16 +30,9 @@ public static class FleetHealthApi
     /// <summary>Maps the route.</summary>
     public static IEndpointRouteBuilder MapFleetHealth(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/immune/fleet/health", (ImmuneFleetView fleet, double? minutes) =>
-        {
-            if (minutes is { } m && (!double.IsFinite(m) || m < 0 || m > MaxMinutes))
-            {
-                string text = string.Create(CultureInfo.InvariantCulture, $"minutes must be a number from 0 to {MaxMinutes:N0} (was {m}).");
-                return Results.ValidationProblem(new Dictionary<string, string[]> { ["minutes"] = [text] });
-            }
-
-            return Results.Ok(Describe(fleet.GetHealthSummary(TimeSpan.FromMinutes(minutes ?? 60))));
-        });
+        app.MapGet("/api/immune/fleet/health", (ImmuneFleetView fleet, string? minutes) => HttpProblems.TryWindow(minutes, TimeSpan.FromHours(1), out TimeSpan window, out IResult? problem)
+            ? Results.Ok(Describe(fleet.GetHealthSummary(window)))
+            : problem!);
         return app;
     }
 

@@ -112,9 +112,15 @@ public sealed class FleetTests(RedisFixture redis) : IAsyncLifetime
         HttpResponseMessage bad = await client.GetAsync("/api/immune/fleet/health?minutes=-1");
         bad.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await bad.Content.ReadAsStringAsync()).ShouldContain("minutes must be a number from 0");
+        HttpResponseMessage word = await client.GetAsync("/api/immune/fleet/health?minutes=abc");
+        word.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        JsonElement problem = await word.Content.ReadFromJsonAsync<JsonElement>();
+        problem.GetProperty("detail").GetString().ShouldBe($"minutes must be a number from 0 to {HttpProblemsMaxMinutes} (was \"abc\").");
         await checkout.Service.DisposeAsync();
         await payments.Service.DisposeAsync();
     }
+
+    private const string HttpProblemsMaxMinutes = "52,596,000";
 
     private IDatabase Db => _connection.GetDatabase();
 
