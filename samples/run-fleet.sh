@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Runs a fleet on this machine: a redis-server, three producers (two instances of "checkout", one of "payments"; the
+# API sample) and two consumers (the consumer sample, one consumer group). Builds once, starts everything, waits until
+# each answers, posts one CRITICAL event to each producer, and prints the fleet's health as a consumer sees it.
+# Everything it started stops when it ends; with --keep it stays up until Ctrl+C.
+#   samples/run-fleet.sh [--keep]
+# Ports (override with the environment): REDIS_PORT=6390, producers 5081-5083, consumers 5090-5091 (BASE_PORT=5080).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+keep=false
+[ "${1:-}" = "--keep" ] && keep=true
+redis_port=${REDIS_PORT:-6390}
+base=${BASE_PORT:-5080}
+for tool in redis-server redis-cli curl dotnet; do
+  command -v "$tool" >/dev/null || { echo "run-fleet: $tool is not installed (redis-server and redis-cli: apt-get install -y redis-server)" >&2; exit 1; }
+done
+
+pids=()
+stop() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap stop EXIT
+
+# Wait until a command succeeds, at most 60 seconds.
+ready() {
+  for _ in $(seq 1 120); do "$@" >/dev/null 2>&1 && return 0; sleep 0.5; done
+  echo "run-fleet: gave up waiting for: $*" >&2; return 1
+}
+
+echo "building the samples once..."
+dotnet build samples/Immune.Samples.Api -c Release -v quiet -nologo >/dev/null
+dotnet build samples/Immune.Samples.Consumer -c Release -v quiet -nologo >/dev/null
+
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >/dev/null &
+pids+=($!)
+ready redis-cli -p "$redis_port" ping
+
+export ConnectionStrings__Redis="127.0.0.1:$redis_port"
+start() { # start <project> <port> <environment assignments...>
+  local project=$1 port=$2; shift 2
+  env "$@" dotnet run --no-build -c Release --project "samples/$project" --urls "http://127.0.0.1:$port" >/dev/null 2>&1 &
+  pids+=($!)
+}
+start Immune.Samples.Api $((base + 1)) Immune__Source=checkout
+start Immune.Samples.Api $((base + 2)) Immune__Source=checkout
+start Immune.Samples.Api $((base + 3)) Immune__Source=payments
+start Immune.Samples.Consumer $((base + 10)) Immune__ConsumerName=c1
+start Immune.Samples.Consumer $((base + 11)) Immune__ConsumerName=c2
+for port in $((base + 1)) $((base + 2)) $((base + 3)); do ready curl -sf "http://127.0.0.1:$port/api/immune/health"; done
+for port in $((base + 10)) $((base + 11)); do ready curl -sf "http://127.0.0.1:$port/api/immune/fleet/health"; done
+
+for port in $((base + 1)) $((base + 2)) $((base + 3)); do
+  curl -sf -X POST "http://127.0.0.1:$port/api/immune/event" -H 'content-type: application/json' \
+       -d '{"severity":"CRITICAL","type":"POLICY_VIOLATION","message":"token reused"}' >/dev/null
+done
+
+# The consumers read the stream in the background: wait until they have read the three events.
+ready bash -c "curl -sf 'http://127.0.0.1:$((base + 10))/api/immune/fleet/health?minutes=60' | grep -q '\"critical_issues\":3'"
+echo "fleet health (checkout: 2 instances, payments: 1):"
+curl -sf "http://127.0.0.1:$((base + 10))/api/immune/fleet/health?minutes=60"
+echo
+
+if $keep; then
+  echo "running: producers on $((base + 1))-$((base + 3)), consumers on $((base + 10))-$((base + 11)), Redis on $redis_port; Ctrl+C stops them"
+  wait
+fi

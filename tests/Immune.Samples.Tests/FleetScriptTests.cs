@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+
+namespace Immune.Samples.Tests;
+
+/// <summary>The README's "Run a fleet locally" block, run as a user pastes it into a shell at the repository root.</summary>
+public sealed partial class FleetScriptTests
+{
+    [GeneratedRegex("Run a fleet locally.*?```sh\\n(?<code>.*?)```", RegexOptions.Singleline)]
+    private static partial Regex FleetBlock();
+
+    [Fact]
+    public async Task Readme_RunAFleetLocally_BuildsStartsPostsAndPrintsTheFleetHealth()
+    {
+        string root = Root();
+        string block = FleetBlock().Match(await File.ReadAllTextAsync(Path.Combine(root, "README.md"))).Groups["code"].Value;
+        block.ShouldNotBeNullOrWhiteSpace();
+        int basePort = FreeBase();
+        var start = new ProcessStartInfo("bash", ["-c", block])
+        {
+            WorkingDirectory = root,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            Environment = { ["REDIS_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture), ["BASE_PORT"] = basePort.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+        };
+
+        using Process shell = Process.Start(start)!;
+        Task<string> output = shell.StandardOutput.ReadToEndAsync();
+        Task<string> errors = shell.StandardError.ReadToEndAsync();
+        await shell.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+
+        string printed = await output;
+        shell.ExitCode.ShouldBe(0, printed + await errors);
+        printed.ShouldContain("""{"source":"checkout","status":"CRITICAL","active_issues":2,"critical_issues":2,"instances":2}""");
+        printed.ShouldContain("""{"source":"payments","status":"CRITICAL","active_issues":1,"critical_issues":1,"instances":1}""");
+        foreach (int port in new[] { basePort + 1, basePort + 2, basePort + 3, basePort + 10, basePort + 11 })
+        {
+            IsFree(port).ShouldBeTrue($"port {port} is still taken: the script left a host running");
+        }
+    }
+
+    private static string Root()
+    {
+        for (string? dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
+        {
+            if (File.Exists(Path.Combine(dir, "Immune.sln"))) return dir;
+        }
+
+        throw new InvalidOperationException("The repository root (Immune.sln) was not found above " + AppContext.BaseDirectory);
+    }
+
+    /// <summary>A base port whose producer and consumer ports (base + 1..3, + 10..11) are all free.</summary>
+    private static int FreeBase()
+    {
+        for (int attempt = 0; attempt < 100; attempt++)
+        {
+            int candidate = FreePort() - 11;
+            if (candidate > 1024 && new[] { 1, 2, 3, 10, 11 }.All(offset => IsFree(candidate + offset)))
+            {
+                return candidate;
+            }
+        }
+
+        throw new InvalidOperationException("No free range of ports was found.");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}
