@@ -124,8 +124,8 @@ public static class ImmuneCloudEvents
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
             if (reader.ValueTextEquals(SpecVersionName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 1, "specversion"); reader.Read(); specVersion = EventEnvelopeJsonConverter.ReadRequiredString(ref reader, "specversion"); }
-            else if (reader.ValueTextEquals(IdName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 2, "id"); reader.Read(); id = EventEnvelopeJsonConverter.ReadRequiredString(ref reader, "id"); }
-            else if (reader.ValueTextEquals(SourceName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 4, "source"); reader.Read(); source = EventEnvelopeJsonConverter.ReadRequiredString(ref reader, "source"); }
+            else if (reader.ValueTextEquals(IdName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 2, "id"); reader.Read(); id = EventEnvelopeJsonConverter.ReadNonEmptyString(ref reader, "id"); }
+            else if (reader.ValueTextEquals(SourceName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 4, "source"); reader.Read(); source = EventEnvelopeJsonConverter.ReadNonEmptyString(ref reader, "source"); }
             else if (reader.ValueTextEquals(TypeName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 8, "type"); reader.Read(); type = EventEnvelopeJsonConverter.ReadRequiredString(ref reader, "type"); }
             else if (reader.ValueTextEquals(SubjectName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 16, "subject"); reader.Read(); subject = EventEnvelopeJsonConverter.ReadOptionalString(ref reader, "subject"); }
             else if (reader.ValueTextEquals(CorrelationIdName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 32, "correlationid"); reader.Read(); correlationId = EventEnvelopeJsonConverter.ReadRequiredString(ref reader, "correlationid"); }
@@ -137,7 +137,7 @@ public static class ImmuneCloudEvents
                 WireFormat.Once(ref seen, 256, "time");
                 reader.Read();
                 WireFormat.ExpectString(ref reader, "time");
-                time = reader.TryGetDateTimeOffset(out DateTimeOffset parsed) ? parsed : throw Invalid("time", $"must be an RFC 3339 timestamp, not \"{reader.GetString()}\"");
+                time = WireFormat.TryReadRfc3339(ref reader, out DateTimeOffset parsed) ? parsed : throw Invalid("time", $"must be an RFC 3339 timestamp, not \"{reader.GetString()}\"");
             }
             else if (reader.ValueTextEquals(DataBase64Name.EncodedUtf8Bytes))
             {

@@ -13,7 +13,7 @@ public sealed partial class JsonSchemaTests
 {
     private static readonly Lazy<(JsonSchema Envelope, EvaluationOptions Options)> Schemas = new(() =>
     {
-        var options = new EvaluationOptions { OutputFormat = OutputFormat.List };
+        var options = new EvaluationOptions { OutputFormat = OutputFormat.List, RequireFormatValidation = true };
         JsonSchema? envelope = null;
         foreach (string file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Schemas"), "*.schema.json"))
         {
@@ -28,7 +28,7 @@ public sealed partial class JsonSchemaTests
     [GeneratedRegex("```json\\n(?<doc>.*?)```", RegexOptions.Singleline)]
     private static partial Regex JsonBlock();
 
-    private static EvaluationResults Evaluate(string json) => Schemas.Value.Envelope.Evaluate(JsonNode.Parse(json), Schemas.Value.Options);
+    internal static EvaluationResults Evaluate(string json) => Schemas.Value.Envelope.Evaluate(JsonNode.Parse(json), Schemas.Value.Options);
 
     private static void ShouldBeValid(string json)
     {

@@ -127,9 +127,9 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
         int seen = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
-            if (reader.ValueTextEquals(IdName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 1, "id"); reader.Read(); id = ReadRequiredString(ref reader, "id"); }
+            if (reader.ValueTextEquals(IdName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 1, "id"); reader.Read(); id = ReadNonEmptyString(ref reader, "id"); }
             else if (reader.ValueTextEquals(TypeName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 2, "type"); reader.Read(); type = ReadRequiredString(ref reader, "type"); }
-            else if (reader.ValueTextEquals(SourceName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 4, "source"); reader.Read(); source = ReadRequiredString(ref reader, "source"); }
+            else if (reader.ValueTextEquals(SourceName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 4, "source"); reader.Read(); source = ReadNonEmptyString(ref reader, "source"); }
             else if (reader.ValueTextEquals(TargetName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 8, "target"); reader.Read(); target = ReadOptionalString(ref reader, "target"); }
             else if (reader.ValueTextEquals(TimestampName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 16, "timestamp"); reader.Read(); timestamp = WireFormat.ReadTimestamp(ref reader, "timestamp"); }
             else if (reader.ValueTextEquals(MetaName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 32, "meta"); reader.Read(); meta = ReadMeta(ref reader); }
@@ -184,10 +184,10 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
         int seen = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
-            if (reader.ValueTextEquals(EventIdName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 1, paths.EventId); reader.Read(); eventId = ReadEventId(ref reader, paths.EventId); }
+            if (reader.ValueTextEquals(EventIdName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 1, paths.EventId); reader.Read(); eventId = WireFormat.ReadWholeNumber(ref reader, paths.EventId); }
             else if (reader.ValueTextEquals(SeverityName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 2, paths.Severity); reader.Read(); severity = WireFormat.ReadSeverity(ref reader, paths.Severity); }
             else if (reader.ValueTextEquals(TypeName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 4, paths.Type); reader.Read(); eventType = WireFormat.ReadEventType(ref reader, paths.Type); }
-            else if (reader.ValueTextEquals(MessageName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 8, paths.Message); reader.Read(); message = ReadRequiredString(ref reader, paths.Message); }
+            else if (reader.ValueTextEquals(MessageName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 8, paths.Message); reader.Read(); message = ReadNonEmptyString(ref reader, paths.Message); }
             else if (reader.ValueTextEquals(AgentIdName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 16, paths.AgentId); reader.Read(); agentId = ReadOptionalString(ref reader, paths.AgentId); }
             else if (reader.ValueTextEquals(ModuleName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 32, paths.Module); reader.Read(); module = ReadOptionalString(ref reader, paths.Module); }
             else if (reader.ValueTextEquals(MetaName.EncodedUtf8Bytes))
@@ -200,7 +200,7 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
             else if (reader.ValueTextEquals(CriticalAtName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 256, paths.CriticalAt); reader.Read(); criticalAt = WireFormat.ReadTimestamp(ref reader, paths.CriticalAt); }
             else if (reader.ValueTextEquals(ChangedAtName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 512, paths.ChangedAt); reader.Read(); changedAt = WireFormat.ReadTimestamp(ref reader, paths.ChangedAt); }
             else if (reader.ValueTextEquals(PreviousSeverityName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 1024, paths.PreviousSeverity); reader.Read(); previousSeverity = WireFormat.ReadSeverity(ref reader, paths.PreviousSeverity); }
-            else if (reader.ValueTextEquals(OccurrencesName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 2048, paths.Occurrences); reader.Read(); occurrences = ReadOccurrences(ref reader, paths.Occurrences); }
+            else if (reader.ValueTextEquals(OccurrencesName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 2048, paths.Occurrences); reader.Read(); occurrences = WireFormat.ReadWholeNumber(ref reader, paths.Occurrences); }
             else if (reader.ValueTextEquals(FirstSeenAtName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 4096, paths.FirstSeenAt); reader.Read(); firstSeenAt = WireFormat.ReadTimestamp(ref reader, paths.FirstSeenAt); }
             else if (reader.ValueTextEquals(LastSeenAtName.EncodedUtf8Bytes)) { WireFormat.Once(ref seen, 8192, paths.LastSeenAt); reader.Read(); lastSeenAt = WireFormat.ReadTimestamp(ref reader, paths.LastSeenAt); }
             else
@@ -214,6 +214,10 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
         if (severity is null) throw WireFormat.Missing(paths.Severity);
         if (eventType is null) throw WireFormat.Missing(paths.Type);
         if (message is null) throw WireFormat.Missing(paths.Message);
+        if (envelopeType == ImmuneEventTypes.CriticalEvent && severity != ImmuneSeverity.Critical)
+        {
+            throw WireFormat.Invalid(paths.Severity, $"must be \"CRITICAL\" in an immune.critical_event, not \"{WireFormat.Encode(severity.Value)}\"");
+        }
 
         return envelopeType switch
         {
@@ -286,26 +290,6 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
         return new EventMeta(correlationId) { Version = version, InstanceId = instanceId };
     }
 
-    private static long ReadEventId(ref Utf8JsonReader reader, string path)
-    {
-        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out long value))
-        {
-            throw WireFormat.Invalid(path, $"must be an integer, not {WireFormat.Describe(reader.TokenType)}");
-        }
-
-        return value;
-    }
-
-    private static long ReadOccurrences(ref Utf8JsonReader reader, string path)
-    {
-        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out long value) || value < 1)
-        {
-            throw WireFormat.Invalid(path, reader.TokenType == JsonTokenType.Number ? "must be a whole number from 1" : $"must be an integer, not {WireFormat.Describe(reader.TokenType)}");
-        }
-
-        return value;
-    }
-
     internal static void SkipValue(ref Utf8JsonReader reader)
     {
         // TrySkip rather than Skip: it reports a value cut short instead of throwing InvalidOperationException on partial input.
@@ -319,6 +303,13 @@ internal sealed class EventEnvelopeJsonConverter : JsonConverter<EventEnvelope>
     {
         WireFormat.ExpectString(ref reader, path);
         return reader.GetString()!;
+    }
+
+    /// <summary>Reads a string that must not be empty: an id, a source, a message.</summary>
+    internal static string ReadNonEmptyString(ref Utf8JsonReader reader, string path)
+    {
+        string value = ReadRequiredString(ref reader, path);
+        return value.Length > 0 ? value : throw WireFormat.Invalid(path, "must not be empty");
     }
 
     internal static string? ReadOptionalString(ref Utf8JsonReader reader, string path)

@@ -1,10 +1,11 @@
 using System.Buffers.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 
 namespace Immune.Serialization;
 
 /// <summary>Wire spellings of the enums and of timestamps, shared by the envelope reader and writer.</summary>
-internal static class WireFormat
+internal static partial class WireFormat
 {
     private const long MinUnixMilliseconds = -62_135_596_800_000; // 0001-01-01T00:00:00Z
     private const long MaxUnixMilliseconds = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
@@ -76,7 +77,38 @@ internal static class WireFormat
         writer.WriteRawValue(buffer[..length], skipInputValidation: true);
     }
 
-    /// <summary>Reads Unix seconds (any precision, rounded to the nearest millisecond) or an ISO 8601 string.</summary>
+    /// <summary>
+    /// An RFC 3339 date-time with its offset: what the JSON Schema's <c>time</c> accepts as a string, in the very same
+    /// pattern (payload.schema.json), so that a schema validator and this reader agree on every document.
+    /// </summary>
+    [GeneratedRegex(@"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,7})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])(?![\s\S])", RegexOptions.CultureInvariant)]
+    private static partial Regex DateTimeWithOffset();
+
+    /// <summary>Parses an RFC 3339 date-time with its offset, and nothing looser (no missing offset, no date alone).</summary>
+    public static bool TryReadRfc3339(ref Utf8JsonReader reader, out DateTimeOffset value)
+    {
+        value = default;
+        return DateTimeWithOffset().IsMatch(reader.GetString()!) && reader.TryGetDateTimeOffset(out value);
+    }
+
+    /// <summary>Reads a whole number from 1 (an id, a count): <c>43</c>, or written with a fraction or exponent (<c>43.0</c>, <c>4.3e1</c>), as JSON Schema's <c>integer</c> takes it.</summary>
+    public static long ReadWholeNumber(ref Utf8JsonReader reader, string path)
+    {
+        if (reader.TokenType != JsonTokenType.Number)
+        {
+            throw Invalid(path, $"must be a whole number from 1, not {Describe(reader.TokenType)}");
+        }
+
+        if (reader.TryGetInt64(out long value) ? value >= 1
+            : reader.TryGetDecimal(out decimal exact) && exact == decimal.Truncate(exact) && exact >= 1 && exact <= long.MaxValue && (value = (long)exact) >= 1)
+        {
+            return value;
+        }
+
+        throw Invalid(path, "must be a whole number from 1 to 9,223,372,036,854,775,807");
+    }
+
+    /// <summary>Reads Unix seconds (any precision, rounded to the nearest millisecond) or an RFC 3339 string with its offset.</summary>
     public static DateTimeOffset ReadTimestamp(ref Utf8JsonReader reader, string path)
     {
         if (reader.TokenType == JsonTokenType.Number)
@@ -98,9 +130,9 @@ internal static class WireFormat
 
         if (reader.TokenType == JsonTokenType.String)
         {
-            if (!reader.TryGetDateTimeOffset(out DateTimeOffset parsed))
+            if (!TryReadRfc3339(ref reader, out DateTimeOffset parsed))
             {
-                throw Invalid(path, $"must be Unix seconds or an ISO 8601 date and time, not \"{reader.GetString()}\"");
+                throw Invalid(path, $"must be Unix seconds or an RFC 3339 date and time with its offset (2023-12-19T15:53:54.567Z), not \"{reader.GetString()}\"");
             }
 
             long ticks = parsed.UtcTicks;
