@@ -9,9 +9,21 @@ cd "$(dirname "$0")"
 if ! command -v redis-server >/dev/null 2>&1; then
   echo "redis-server not found: installing it (apt-get install -y redis-server)"
   sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq redis-server >/dev/null
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo_cmd="sudo"
+    else
+      echo "test.sh: redis-server is missing, and installing it needs root or sudo. Install it yourself" >&2
+      echo "(Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) and run ./test.sh again." >&2
+      exit 1
+    fi
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: redis-server is missing and this is no Debian/Ubuntu system; install Redis and run ./test.sh again." >&2
+    exit 1
+  fi
+  $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq redis-server >/dev/null \
+    || { echo "test.sh: installing redis-server failed; install it yourself and run ./test.sh again." >&2; exit 1; }
 fi
 
 results="artifacts/test-results"

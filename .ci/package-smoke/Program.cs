@@ -16,6 +16,7 @@ var service = provider.GetRequiredService<ImmuneService>();
 Check(ReferenceEquals(immune, service), "one singleton behind both types");
 
 long id = await immune.PublishAsync(new NewImmuneEvent(ImmuneSeverity.Critical, ImmuneEventType.PolicyViolation, "smoke") { AgentId = "a", Meta = new Dictionary<string, object?> { ["n"] = 1 } });
+await service.FlushAsync(); // delivered before the clock jumps past the envelopes' two-minute delivery timeout
 time.Advance(TimeSpan.FromMinutes(61));
 await immune.PublishAsync(new NewImmuneEvent(ImmuneSeverity.Warning, ImmuneEventType.ErrorSpike, "later"));
 await service.FlushAsync();
