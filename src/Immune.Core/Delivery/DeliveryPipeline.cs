@@ -225,7 +225,7 @@ internal sealed class DeliveryPipeline
     private long EnqueueLocked(PendingEnvelope item, ref Enqueued enqueued)
     {
         enqueued.Count++;
-        if (_spooler is not null && !_spooler.Write(ref item))
+        if (_spooler is not null && !_spooler.Write(ref item, SettledThroughLocked()))
         {
             _settled.DroppedSpoolFull++;
             if (enqueued.RefusedCount++ == 0) enqueued.FirstRefused = item;

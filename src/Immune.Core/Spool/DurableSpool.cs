@@ -23,7 +23,8 @@ internal sealed class DurableSpool : IDisposable
     private readonly Gate _gate = new();
     private readonly List<Segment> _segments = []; // oldest first; the last one is written to
     private readonly List<string> _recoveredFiles = [];
-    private long _liveBytes;
+    private readonly Queue<(long Sequence, int Size)> _unsettled = new(); // the records written, oldest first, until settled
+    private long _unsettledBytes;
     private long _nextSegment;
     private long _run; // this owner's first segment number: names its sequence space in segment names and progress
     private bool _unavailable;
@@ -92,9 +93,10 @@ internal sealed class DurableSpool : IDisposable
     /// <summary>
     /// Writes one envelope: <see cref="SpoolWrite.Full"/> when the spool is full for it (the last tenth is kept for
     /// CRITICAL envelopes), <see cref="SpoolWrite.Unavailable"/> after a disk fault; the caller then sheds it, or keeps
-    /// it in memory only.
+    /// it in memory only. Only unsettled bytes count against the capacity: the records of sequences up to
+    /// <paramref name="settledThrough"/> free their space at once, whenever their files are deleted.
     /// </summary>
-    public SpoolWrite Append(long sequence, EventEnvelope envelope, bool critical)
+    public SpoolWrite Append(long sequence, EventEnvelope envelope, bool critical, long settledThrough)
     {
         if (Unavailable)
         {
@@ -104,8 +106,14 @@ internal sealed class DurableSpool : IDisposable
         byte[] record = SpoolRecord.Encode(sequence, ImmuneJson.SerializeToUtf8Bytes(envelope));
         lock (_gate)
         {
+            while (_unsettled.TryPeek(out var oldest) && oldest.Sequence <= settledThrough)
+            {
+                _unsettled.Dequeue();
+                _unsettledBytes -= oldest.Size;
+            }
+
             long limit = critical ? _capacity : _capacity - (_capacity / 10);
-            if (_liveBytes + record.Length > limit)
+            if (_unsettledBytes + record.Length > limit)
             {
                 return SpoolWrite.Full;
             }
@@ -128,7 +136,8 @@ internal sealed class DurableSpool : IDisposable
 
                 current.Length += record.Length;
                 current.LastSequence = sequence;
-                _liveBytes += record.Length;
+                _unsettled.Enqueue((sequence, record.Length));
+                _unsettledBytes += record.Length;
                 return SpoolWrite.Written;
             }
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
@@ -209,7 +218,6 @@ internal sealed class DurableSpool : IDisposable
     {
         segment.Close();
         File.Delete(SegmentPath(_run, segment.Number));
-        _liveBytes -= segment.Length;
         _segments.Remove(segment);
     }
 

@@ -11,7 +11,13 @@ namespace Immune.Spool;
 internal static class SpoolRecord
 {
     public const int HeaderSize = 16;
-    public const int MaxPayload = 16 << 20;
+
+    /// <summary>
+    /// The largest payload a record holds: all a length field and an array can, so that any envelope validation
+    /// accepts is spooled whole (with the default limits one can serialize to about 25 MB: 1,024 meta strings of 4,096
+    /// characters JSON escapes six bytes each). Recovery never trusts a length beyond what the file holds.
+    /// </summary>
+    public const int MaxPayload = 0x7FFFFFC7 - HeaderSize; // Array.MaxLength
 
     /// <summary>Gets the bytes of a record for <paramref name="payload"/>.</summary>
     public static byte[] Encode(long sequence, ReadOnlySpan<byte> payload)

@@ -12,11 +12,14 @@ internal sealed class SpoolWriter(DurableSpool spool, EnvelopeFactory envelopes,
 
     public DurableSpool Spool => spool;
 
-    /// <summary>Spools <paramref name="item"/> (now carrying its envelope); false when the spool is full for it: shed it.</summary>
-    public bool Write(ref PendingEnvelope item)
+    /// <summary>
+    /// Spools <paramref name="item"/> (now carrying its envelope); false when the spool is full for it: shed it.
+    /// Everything up to <paramref name="settledThrough"/> is settled, and its space free.
+    /// </summary>
+    public bool Write(ref PendingEnvelope item, long settledThrough)
     {
         item = item with { Built = envelopes.Create(item) };
-        switch (spool.Append(item.Sequence, item.Built!, item.IsCritical))
+        switch (spool.Append(item.Sequence, item.Built!, item.IsCritical, settledThrough))
         {
             case SpoolWrite.Full:
                 return false;

@@ -26,7 +26,7 @@ public sealed class DurableSpoolTests : IDisposable
         using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, syncEveryWrite: false);
         for (int i = 1; i <= 3; i++)
         {
-            spool.Append(i, Envelope(i), critical: false).ShouldBe(SpoolWrite.Written);
+            spool.Append(i, Envelope(i), critical: false, settledThrough: 0).ShouldBe(SpoolWrite.Written);
         }
 
         spool.Sync(settledThrough).ShouldBeTrue();
@@ -134,16 +134,48 @@ public sealed class DurableSpoolTests : IDisposable
         long sequence = 0;
         while (Directory.GetFiles(SpoolPath, "*.seg").Length < 3)
         {
-            spool.Append(++sequence, Envelope(sequence, message: big), critical: false).ShouldBe(SpoolWrite.Written);
+            spool.Append(++sequence, Envelope(sequence, message: big), critical: false, settledThrough: 0).ShouldBe(SpoolWrite.Written);
         }
 
-        spool.Sync(sequence - 1).ShouldBeTrue(); // all but the last envelope settled: only the segment holding it stays
+        long settled = sequence - 1;
+        spool.Sync(settled).ShouldBeTrue(); // all but the last envelope settled: only the segment holding it stays
 
         Directory.GetFiles(SpoolPath, "*.seg").Length.ShouldBe(1);
         for (int i = 0; i < 150; i++)
         {
-            spool.Append(++sequence, Envelope(sequence, message: big), critical: false).ShouldBe(SpoolWrite.Written); // room again
+            spool.Append(++sequence, Envelope(sequence, message: big), critical: false, settledThrough: settled).ShouldBe(SpoolWrite.Written); // room again
         }
+    }
+
+    [Fact]
+    public void Append_SettledRecords_FreeTheirSpaceAtOnceWithoutWaitingForASync()
+    {
+        using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, false);
+        string big = new('x', 3_500);
+
+        for (long sequence = 1; sequence <= 700; sequence++)
+        {
+            // Each envelope is settled before the next is written, as with a healthy stream: 2.4 MB through a 1 MiB spool.
+            spool.Append(sequence, Envelope(sequence, message: big), critical: false, settledThrough: sequence - 1).ShouldBe(SpoolWrite.Written, $"envelope {sequence}");
+        }
+
+        spool.Append(701, Envelope(701, message: big), critical: false, settledThrough: 0).ShouldBe(SpoolWrite.Written); // 1 unsettled + this
+    }
+
+    [Fact]
+    public void Append_SettledThroughOnlyPartly_CountsTheUnsettledRest()
+    {
+        using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, false);
+        string big = new('x', 4000);
+        long sequence = 0;
+        while (spool.Append(++sequence, Envelope(sequence, message: big), critical: false, settledThrough: 0) == SpoolWrite.Written)
+        {
+        }
+
+        long full = sequence - 1;
+        spool.Append(++sequence, Envelope(sequence, message: big), critical: false, settledThrough: 1).ShouldBe(SpoolWrite.Written); // one freed, one taken
+        spool.Append(++sequence, Envelope(sequence, message: big), critical: false, settledThrough: 1).ShouldBe(SpoolWrite.Full);
+        spool.Append(sequence, Envelope(sequence, message: big), critical: false, settledThrough: full).ShouldBe(SpoolWrite.Written);
     }
 
     [Fact]
@@ -152,11 +184,11 @@ public sealed class DurableSpoolTests : IDisposable
         using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, false);
         string big = new('x', 4000);
         long sequence = 0;
-        while (spool.Append(++sequence, Envelope(sequence, message: big), critical: false) == SpoolWrite.Written)
+        while (spool.Append(++sequence, Envelope(sequence, message: big), critical: false, settledThrough: 0) == SpoolWrite.Written)
         {
         }
 
-        spool.Append(++sequence, Envelope(sequence, ImmuneSeverity.Critical, big), critical: true).ShouldBe(SpoolWrite.Written); // the kept tenth
+        spool.Append(++sequence, Envelope(sequence, ImmuneSeverity.Critical, big), critical: true, settledThrough: 0).ShouldBe(SpoolWrite.Written); // the kept tenth
         (sequence * 4100).ShouldBeLessThan(1 << 20);
         (sequence * 4100).ShouldBeGreaterThan(800_000);
     }

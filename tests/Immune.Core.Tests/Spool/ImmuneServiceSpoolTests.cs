@@ -57,6 +57,53 @@ public sealed class ImmuneServiceSpoolTests : IDisposable
     }
 
     [Fact]
+    public async Task PublishAsync_TinySpoolAndAHealthyStream_NothingShedBecauseSettledSpaceIsFreeAtOnce()
+    {
+        var stream = new InMemoryEventStream(10);
+        await using var service = new ImmuneService(stream, Options(o => o.SpoolCapacityBytes = 1 << 20));
+        string message = new('x', 3_500);
+
+        for (int i = 0; i < 700; i++)
+        {
+            await service.PublishAsync(Events.Info(message));
+            await service.Flushed();
+        }
+
+        ImmuneDeliveryStats stats = service.GetDeliveryStats();
+        (stats.Delivered, stats.DroppedSpoolFull).ShouldBe((700L, 0L)); // 2.5 MB through a 1 MiB spool, one sync tick at most
+    }
+
+    [Fact]
+    public async Task Constructor_LargestEventTheDefaultLimitsAccept_IsSpooledAndReplayedWholeWithNoDamage()
+    {
+        // Every string at its longest, of a character JSON escapes in six bytes: about 25 MB on the wire.
+        string text = new('\u0001', 4_096);
+        var meta = new Dictionary<string, object?>();
+        for (int i = 0; i < 16; i++)
+        {
+            meta[$"k{i}"] = Enumerable.Range(0, 63).ToDictionary(j => $"v{j}", _ => (object?)text);
+        }
+
+        NewImmuneEvent largest = Events.Critical(text) with { AgentId = new string('\u0001', 256), Module = new string('\u0001', 256), Meta = meta };
+        ScriptedStream hanging = Hanging();
+        var first = new ImmuneService(hanging, Options(o => o.ShutdownTimeout = TimeSpan.Zero));
+        await first.PublishAsync(largest);
+        await first.DisposeAsync(); // both envelopes dropped for want of time: they stay spooled
+
+        var logger = new CapturingLogger<ImmuneService>();
+        var stream = new InMemoryEventStream();
+        await using var second = new ImmuneService(stream, Options(), logger);
+        await second.Flushed();
+
+        ImmuneJson.SerializeToUtf8Bytes(stream.Envelopes[0]).Length.ShouldBeGreaterThan(16 << 20);
+        stream.Envelopes.Select(e => e.Type).ShouldBe([ImmuneEventTypes.EventPublished, ImmuneEventTypes.CriticalEvent]);
+        stream.Envelopes[0].Payload.Message.ShouldBe(text);
+        ((IReadOnlyDictionary<string, object?>)stream.Envelopes[1].Payload.Meta!["k15"]!)["v62"].ShouldBe(text);
+        logger.WithName("SpoolDamaged").ShouldBeEmpty();
+        Directory.GetFiles(SpoolPath, "*.damaged").ShouldBeEmpty();
+    }
+
+    [Fact]
     public async Task Constructor_DamagedSpoolFile_DeliversTheIntactRecordsLogsAndMovesTheFileAside()
     {
         ImmuneService first = new(Hanging(), Options(o => o.ShutdownTimeout = TimeSpan.Zero));
