@@ -23,7 +23,11 @@ public sealed class ImmuneOptions
     /// <value>The default value is 10,000.</value>
     public int RetentionCapacity { get; set; } = 10_000;
 
-    /// <summary>Gets or sets how many envelopes may wait for delivery; when full, INFO and WARNING envelopes are shed before CRITICAL ones. From 1 to 100,000,000.</summary>
+    /// <summary>
+    /// Gets or sets how many envelopes may wait for delivery in memory; when full, INFO and WARNING envelopes are shed
+    /// before CRITICAL ones. With a <see cref="SpoolDirectory"/>, envelopes beyond it wait on disk instead and are read
+    /// back in order, so only <see cref="SpoolCapacityBytes"/> sheds. From 1 to 100,000,000.
+    /// </summary>
     /// <value>The default value is 10,000.</value>
     public int QueueCapacity { get; set; } = 10_000;
 
@@ -95,7 +99,8 @@ public sealed class ImmuneOptions
     /// Gets or sets the directory of the durable spool, or null for none. When set, every envelope is written there
     /// (length-prefixed, checksummed <see cref="ImmuneJson"/>) before <see cref="ImmuneService.PublishAsync"/> returns,
     /// and stays until it is settled; a service constructed on the directory after a crash or kill delivers what the
-    /// previous one left unsettled, with the same envelope ids, before anything new. The directory is created
+    /// previous one left unsettled, with the same envelope ids, before anything new. The spool is the queue: beyond
+    /// <see cref="QueueCapacity"/> envelopes wait on disk, and a replay streams from the files, whatever its size. The directory is created
     /// owner-only where the platform allows; one service owns it at a time (a second one fails at construction).
     /// Use a directory of this service's own, never a shared temporary path. Ignored without an <see cref="IEventStream"/>.
     /// </summary>

@@ -88,16 +88,27 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
         else
         {
             var reporter = new DeliveryReporter(_logger, _metrics, _timeProvider, _options.DeliveryLogInterval);
-            SpoolWriter? spooler = OpenSpool(reporter);
-            _pipeline = new DeliveryPipeline(eventStream, _options, InstanceId, _timeProvider, reporter, jitter, spooler);
-            if (spooler is not null)
+            SpoolWriter? spooler = null;
+            try
             {
-                // What a previous owner left goes first, with its ids; once it is on the disk again its old files go.
-                _pipeline.Replay(spooler.Spool.Recovered);
-                reporter.Recovered(_options.SpoolDirectory!, spooler.Spool.Recovered.Count, spooler.Spool.DamagedRegions, spooler.Spool.MovedAside);
-                spooler.Spool.Recovered.Clear();
-                _spool = new SpoolSync(spooler, _pipeline, _timeProvider, _options.SpoolSyncInterval);
-                _spool.Tick();
+                spooler = OpenSpool(reporter);
+                _pipeline = new DeliveryPipeline(eventStream, _options, InstanceId, _timeProvider, reporter, jitter, spooler);
+                if (spooler is not null)
+                {
+                    // What a previous owner left goes first, with its ids, streamed from its files (beyond QueueCapacity
+                    // it waits on disk again); once it is written anew, the old files go.
+                    SpoolRecovery recovery = _pipeline.ReplayFrom(spooler.Spool);
+                    reporter.Recovered(_options.SpoolDirectory!, recovery.Replayed, recovery.DamagedRegions, recovery.MovedAside);
+                    _spool = new SpoolSync(spooler, _pipeline, _timeProvider, _options.SpoolSyncInterval);
+                    _spool.Tick();
+                }
+            }
+            catch
+            {
+                // A second owner of the directory, or a disk that fails at start: release what was opened.
+                spooler?.Spool.Dispose();
+                _metrics.Dispose();
+                throw;
             }
         }
 

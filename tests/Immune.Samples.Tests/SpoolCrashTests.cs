@@ -32,6 +32,16 @@ public sealed class SpoolCrashTests : IDisposable
     }
 
     [Fact]
+    public async Task Kill_LeavingFiftyTimesTheNextServicesQueueCapacity_ItStreamsTheBacklogFromDiskAndDeliversEveryReturnedId()
+    {
+        HostProcess host = await RunAndKillAsync("publish", until: h => h.Count("published ") >= 1_500);
+
+        List<(string, long, string)> delivered = await DeliverWhatIsLeftAsync(queueCapacity: 10, atLeast: 500);
+
+        ShouldHaveDelivered([.. delivered, .. host.Delivered], host.Instance, host.Published);
+    }
+
+    [Fact]
     public async Task Kill_DuringTheReplayItself_TheNextServiceStillDeliversEverything()
     {
         HostProcess first = await RunAndKillAsync("publish", until: h => h.Count("published ") >= 300);
@@ -79,12 +89,14 @@ public sealed class SpoolCrashTests : IDisposable
     }
 
     /// <summary>A service on the spool, as after a restart: what it delivers, each envelope checked intact.</summary>
-    private async Task<List<(string, long, string)>> DeliverWhatIsLeftAsync()
+    private async Task<List<(string, long, string)>> DeliverWhatIsLeftAsync(int queueCapacity = 1_000_000, long atLeast = 1)
     {
         var stream = new InMemoryEventStream(1_000_000);
-        await using var service = new ImmuneService(stream, new ImmuneOptions { SpoolDirectory = _directory, QueueCapacity = 1_000_000 });
+        await using var service = new ImmuneService(stream, new ImmuneOptions { SpoolDirectory = _directory, QueueCapacity = queueCapacity });
         await service.FlushAsync().WaitAsync(HangGuard);
-        service.GetDeliveryStats().Replayed.ShouldBeGreaterThan(0);
+        ImmuneDeliveryStats stats = service.GetDeliveryStats();
+        stats.Replayed.ShouldBeGreaterThanOrEqualTo(atLeast);
+        (stats.Dropped, stats.Failed).ShouldBe((0L, 0L), stats.ToString()); // the backlog beyond the queue waited on disk
         foreach (EventEnvelope envelope in stream.Envelopes)
         {
             envelope.Payload.Message.ShouldBe($"burst {envelope.Payload.EventId}"); // nothing corrupt

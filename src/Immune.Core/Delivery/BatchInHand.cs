@@ -45,6 +45,16 @@ internal sealed class BatchInHand(int capacity)
         return count;
     }
 
+    /// <summary>Takes envelopes read back from the spool, in sequence order (at most the capacity); returns how many.</summary>
+    public int Take(List<PendingEnvelope> items)
+    {
+        int count = Math.Min(items.Count, _items.Length);
+        items.CopyTo(0, _items, 0, count);
+        Count = count;
+        Volatile.Write(ref _claimed, 0);
+        return count;
+    }
+
     /// <summary>
     /// Records <paramref name="delivery"/> as the result of the next <paramref name="count"/> envelopes. Returns
     /// <see langword="false"/> when disposal has abandoned the batch: then it counted and reported them, not the loop.

@@ -35,6 +35,11 @@ internal sealed class DeliveryPipeline
     private readonly BatchInHand _batch;
     private EventEnvelope[] _built; // the envelopes of the batch in hand; replaced, never cleared, when a call that may still read it was abandoned
     private readonly SpoolWriter? _spooler;
+    private readonly Queue<long> _spilledQueuedAt = new(); // the queue times of the envelopes waiting on disk only, in order
+    private readonly List<(long Sequence, EventEnvelope Envelope)> _readBack = [];
+    private readonly List<PendingEnvelope> _readItems = [];
+    private long _spilled;     // envelopes waiting on disk only: the spool is the queue beyond QueueCapacity
+    private long _spilledFrom; // the oldest of them (when _spilled > 0)
     private long _lastSequence;
     private long _durableThrough; // what disposal had settled before it gave up on the rest: those stay spooled
     private bool _spoolFrozen;
@@ -81,9 +86,13 @@ internal sealed class DeliveryPipeline
             long queuedAt;
             lock (_gate)
             {
-                if (_batch.TryPeekUnclaimed(out PendingEnvelope oldest) || _queue.TryPeek(out oldest))
+                if (_batch.TryPeekUnclaimed(out PendingEnvelope oldest) || (!NextIsOnDiskLocked() && _queue.TryPeek(out oldest)))
                 {
                     queuedAt = oldest.QueuedAt;
+                }
+                else if (_spilledQueuedAt.TryPeek(out long spilledAt))
+                {
+                    queuedAt = spilledAt;
                 }
                 else
                 {
@@ -158,7 +167,7 @@ internal sealed class DeliveryPipeline
         {
             Tally tally = _settled;
             int claimed = _batch.CountClaimed(ref tally);
-            return tally.ToStats(_lastSequence, _queue.Count + (_batch.Count - claimed), _health.FailingSince);
+            return tally.ToStats(_lastSequence, _queue.Count + (_batch.Count - claimed) + _spilled, _health.FailingSince);
         }
     }
 
@@ -202,7 +211,7 @@ internal sealed class DeliveryPipeline
     }
 
     /// <summary>Queues what a previous service left in the spool, before anything new; the envelopes keep their ids.</summary>
-    public void Replay(IReadOnlyList<EventEnvelope> envelopes)
+    private void Replay(List<EventEnvelope> envelopes)
     {
         var enqueued = default(Enqueued);
         lock (_gate)
@@ -216,6 +225,27 @@ internal sealed class DeliveryPipeline
         Announce(enqueued);
     }
 
+    /// <summary>
+    /// Replays what a previous service left in <paramref name="spool"/>, before anything new, a thousand envelopes at a
+    /// time: the spool streams them from its files, and beyond <see cref="ImmuneOptions.QueueCapacity"/> they wait on
+    /// disk again, so a backlog of any size replays in bounded memory.
+    /// </summary>
+    public SpoolRecovery ReplayFrom(DurableSpool spool)
+    {
+        var pending = new List<EventEnvelope>(1024);
+        SpoolRecovery recovery = spool.Recover(envelope =>
+        {
+            pending.Add(envelope);
+            if (pending.Count == pending.Capacity)
+            {
+                Replay(pending);
+                pending.Clear();
+            }
+        });
+        Replay(pending);
+        return recovery;
+    }
+
     /// <summary>Gets the sequence through which the spool may forget: all settled but what disposal dropped for want of time.</summary>
     public long SpoolSettledThrough()
     {
@@ -225,11 +255,25 @@ internal sealed class DeliveryPipeline
     private long EnqueueLocked(PendingEnvelope item, ref Enqueued enqueued)
     {
         enqueued.Count++;
-        if (_spooler is not null && !_spooler.Write(ref item, SettledThroughLocked()))
+        SpoolWrite spooled = _spooler?.Write(ref item, SettledThroughLocked()) ?? SpoolWrite.Unavailable;
+        if (spooled == SpoolWrite.Full)
         {
             _settled.DroppedSpoolFull++;
             if (enqueued.RefusedCount++ == 0) enqueued.FirstRefused = item;
             CompleteWaitersLocked();
+            return item.Sequence;
+        }
+
+        if (spooled == SpoolWrite.Written && (_spilled > 0 || _queue.Count >= _options.QueueCapacity))
+        {
+            // On disk, and memory is full (or others already wait on disk, ahead of it): it waits there, in order,
+            // and the loop reads it back when it comes to it. Only the spool's capacity sheds.
+            if (_spilled++ == 0)
+            {
+                _spilledFrom = item.Sequence;
+            }
+
+            _spilledQueuedAt.Enqueue(item.QueuedAt);
             return item.Sequence;
         }
 
@@ -242,6 +286,74 @@ internal sealed class DeliveryPipeline
 
         return item.Sequence;
     }
+
+    /// <summary>Whether the next envelope to deliver waits on disk: some do, and memory holds none older.</summary>
+    private bool NextIsOnDiskLocked() => _spilled > 0 && !(_queue.TryPeek(out PendingEnvelope head) && head.Sequence < _spilledFrom);
+
+    /// <summary>
+    /// Reads the oldest envelopes waiting on disk back into the batch in hand (the disk read runs outside the lock);
+    /// returns how many were taken, or -1 when disposal gave up meanwhile. A spool that no longer reads back sheds
+    /// what waited on it, counted as <c>spool_full</c>.
+    /// </summary>
+    private int TakeFromDisk()
+    {
+        long from;
+        int max;
+        lock (_gate)
+        {
+            from = _spilledFrom;
+            max = (int)Math.Min(_built.Length, _spilled);
+        }
+
+        _readBack.Clear();
+        bool read = _spooler!.Spool.Read(from, max, _readBack) && _readBack.Count > 0;
+        PendingEnvelope lost = default;
+        long lostCount = 0;
+        int count = 0;
+        lock (_gate)
+        {
+            if (_abandoned)
+            {
+                return -1;
+            }
+
+            if (!read)
+            {
+                lostCount = _spilled;
+                lost = PendingEnvelope.Replayed(_spilledFrom, _readBack.Count > 0 ? _readBack[0].Envelope : LostEnvelope(_spilledFrom));
+                _settled.DroppedSpoolFull += _spilled;
+                (_spilled, _spilledFrom) = (0, 0);
+                _spilledQueuedAt.Clear();
+                CompleteWaitersLocked();
+            }
+            else
+            {
+                _readItems.Clear();
+                foreach ((long sequence, EventEnvelope envelope) in _readBack)
+                {
+                    _readItems.Add(PendingEnvelope.Replayed(sequence, envelope) with { QueuedAt = _spilledQueuedAt.Dequeue() });
+                }
+
+                _spilled -= _readItems.Count;
+                _spilledFrom = _readItems[^1].Sequence + 1;
+                count = _batch.Take(_readItems);
+            }
+        }
+
+        _readBack.Clear();
+        if (lostCount > 0)
+        {
+            _spooler.TellUnavailable();
+            _reporter.Dropped(lost, lostCount, Reasons.SpoolFull);
+        }
+
+        return count;
+    }
+
+    /// <summary>A stand-in naming a sequence whose envelope could not be read back, for the drop report.</summary>
+    private static EventEnvelope LostEnvelope(long sequence)
+        => new($"sequence_{sequence}", ImmuneEventTypes.EventPublished, "spool", null, default,
+            new ImmuneEventPublishedPayload(0, ImmuneSeverity.Info, ImmuneEventType.ErrorSpike, "unreadable", default), new EventMeta("0"));
 
     private async ValueTask<T> WaitInlineAsync<T>(T result, long lastSequence, CancellationToken cancellationToken)
     {
@@ -271,7 +383,7 @@ internal sealed class DeliveryPipeline
     /// </summary>
     private long SettledThroughLocked()
         => _batch.Count > 0 ? _batch[0].Sequence - 1
-            : _queue.OldestSequence is long oldest ? oldest - 1
+            : Math.Min(_queue.OldestSequence ?? long.MaxValue, _spilled > 0 ? _spilledFrom : long.MaxValue) is long oldest && oldest != long.MaxValue ? oldest - 1
             : _lastSequence;
 
     private void CompleteWaitersLocked() => _waiters.Release(SettledThroughLocked());
@@ -297,6 +409,10 @@ internal sealed class DeliveryPipeline
                 first = count == 0 ? item : first;
                 count++;
             }
+
+            count += _spilled; // they stay in the spool: the next service on the directory delivers them
+            (_spilled, _spilledFrom) = (0, 0);
+            _spilledQueuedAt.Clear();
 
             _settled.DroppedShutdown += count;
             _abandoned = true;
@@ -326,8 +442,14 @@ internal sealed class DeliveryPipeline
                     break;
                 }
 
-                count = _batch.Take(_queue);
-                if (count == 0 && _stopping)
+                bool fromDisk = NextIsOnDiskLocked();
+                count = fromDisk ? 0 : _batch.Take(_queue);
+                if (fromDisk)
+                {
+                    idle = null;
+                    count = -1; // read back below, outside the lock
+                }
+                else if (count == 0 && _stopping)
                 {
                     CompleteWaitersLocked();
                     return; // drained
@@ -340,6 +462,11 @@ internal sealed class DeliveryPipeline
                 }
 
                 CompleteWaitersLocked();
+            }
+
+            if (count < 0 && (count = TakeFromDisk()) < 0)
+            {
+                return; // disposal gave up meanwhile and counted what waited
             }
 
             if (idle is not null)

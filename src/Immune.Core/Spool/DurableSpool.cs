@@ -38,14 +38,9 @@ internal sealed class DurableSpool : IDisposable
         _lock = lockFile;
     }
 
-    /// <summary>Gets the envelopes a previous owner left unsettled, oldest first; replay them before anything new.</summary>
-    public List<EventEnvelope> Recovered { get; } = [];
-
-    /// <summary>Gets how many damaged regions (torn tails, zeroed or corrupt records) recovery cut off.</summary>
-    public int DamagedRegions { get; private set; }
-
-    /// <summary>Gets the files recovery moved aside because they were damaged.</summary>
-    public List<string> MovedAside { get; } = [];
+    private readonly List<string> _previousFiles = []; // a previous owner's segments, in writing order, until recovered
+    private (long Run, long SettledThrough) _previousProgress;
+    private (Segment Segment, long Offset, long Sequence)? _readCursor; // where the last read stopped: the next record
 
     /// <summary>Gets whether a disk fault made the spool give up; envelopes then stay in memory only.</summary>
     public bool Unavailable => Volatile.Read(ref _unavailable);
@@ -78,7 +73,7 @@ internal sealed class DurableSpool : IDisposable
         var spool = new DurableSpool(full, capacity, syncEveryWrite, lockFile);
         try
         {
-            spool.Recover();
+            spool.FindPrevious();
             spool._run = spool._nextSegment;
             spool.StartSegment();
             return spool;
@@ -124,8 +119,7 @@ internal sealed class DurableSpool : IDisposable
                 if (current.Length > 0 && current.Length + record.Length > _segmentSize)
                 {
                     RandomAccess.FlushToDisk(current.Handle!);
-                    current.Close();
-                    current = StartSegment();
+                    current = StartSegment(); // the full one stays open: the backlog on disk is read back from it
                 }
 
                 RandomAccess.Write(current.Handle!, record, current.Length);
@@ -208,7 +202,7 @@ internal sealed class DurableSpool : IDisposable
 
     private Segment StartSegment()
     {
-        var segment = new Segment(_nextSegment, File.OpenHandle(SegmentPath(_run, _nextSegment), FileMode.CreateNew, FileAccess.Write, FileShare.None));
+        var segment = new Segment(_nextSegment, File.OpenHandle(SegmentPath(_run, _nextSegment), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None));
         _nextSegment++;
         _segments.Add(segment);
         return segment;
@@ -241,21 +235,38 @@ internal sealed class DurableSpool : IDisposable
         File.Move(temporary, Path.Combine(_directory, ProgressName), overwrite: true);
     }
 
-    /// <summary>Reads every segment: unsettled intact records are kept to replay, a damaged file is cut and moved aside.</summary>
-    private void Recover()
+    /// <summary>Finds what a previous owner left: its progress and its segment files (read later, by <see cref="Recover"/>).</summary>
+    private void FindPrevious()
     {
-        (long run, long settledThrough) progress = ReadProgress();
+        _previousProgress = ReadProgress();
         string[] files = Directory.GetFiles(_directory, "*" + SegmentSuffix);
         Array.Sort(files, StringComparer.Ordinal);
         foreach (string file in files)
         {
             string[] name = Path.GetFileNameWithoutExtension(file).Split('-');
-            if (name.Length != 2 || !long.TryParse(name[0], out long run) || !long.TryParse(name[1], out long number))
+            if (name.Length == 2 && long.TryParse(name[0], out _) && long.TryParse(name[1], out long number))
             {
-                continue;
+                _nextSegment = Math.Max(_nextSegment, number + 1);
+                _previousFiles.Add(file);
             }
+        }
+    }
 
-            _nextSegment = Math.Max(_nextSegment, number + 1);
+    /// <summary>
+    /// Hands every intact record a previous owner left unsettled to <paramref name="replay"/>, oldest first, one file
+    /// in memory at a time (so a backlog of any size streams through); cuts a damaged file at its damage and moves it
+    /// aside. The files replayed from are deleted by the next <see cref="Sync"/>, once their records are written again.
+    /// Called once, at start, without the spool's lock: <paramref name="replay"/> may append.
+    /// </summary>
+    public SpoolRecovery Recover(Action<EventEnvelope> replay)
+    {
+        (long run, long settledThrough) progress = _previousProgress;
+        long replayed = 0;
+        int damagedRegions = 0;
+        var movedAside = new List<string>();
+        foreach (string file in _previousFiles)
+        {
+            long run = long.Parse(Path.GetFileNameWithoutExtension(file).Split('-')[0], System.Globalization.CultureInfo.InvariantCulture);
             byte[] data = File.ReadAllBytes(file);
             int offset = 0;
             bool damaged = false;
@@ -273,28 +284,105 @@ internal sealed class DurableSpool : IDisposable
                     continue; // settled before the previous owner stopped
                 }
 
+                EventEnvelope envelope;
                 try
                 {
-                    Recovered.Add(ImmuneJson.DeserializeEnvelope(payload));
+                    envelope = ImmuneJson.DeserializeEnvelope(payload);
                 }
                 catch (System.Text.Json.JsonException)
                 {
                     damaged = true; // intact framing around a document that is not an envelope: never replayed
+                    continue;
                 }
+
+                replay(envelope);
+                replayed++;
             }
 
             if (damaged)
             {
-                DamagedRegions++;
+                damagedRegions++;
                 string aside = $"{file}.damaged";
                 File.Move(file, aside, overwrite: true);
-                MovedAside.Add(aside);
+                movedAside.Add(aside);
             }
             else
             {
-                _recoveredFiles.Add(file);
+                lock (_gate) { _recoveredFiles.Add(file); }
             }
         }
+
+        _previousFiles.Clear();
+        return new SpoolRecovery(replayed, damagedRegions, movedAside);
+    }
+
+    /// <summary>
+    /// Reads back up to <paramref name="max"/> records of this run with sequences from <paramref name="fromSequence"/>
+    /// on, in order, into <paramref name="into"/>: the backlog the pipeline keeps on disk rather than in memory.
+    /// </summary>
+    /// <returns>False when the disk failed; the spool is then unavailable.</returns>
+    public bool Read(long fromSequence, int max, List<(long Sequence, EventEnvelope Envelope)> into)
+    {
+        lock (_gate)
+        {
+            try
+            {
+                (Segment segment, long offset) = Start(fromSequence);
+                int index = _segments.IndexOf(segment);
+                byte[] header = new byte[SpoolRecord.HeaderSize];
+                while (into.Count < max && index < _segments.Count)
+                {
+                    segment = _segments[index];
+                    if (offset >= segment.Length)
+                    {
+                        (index, offset) = (index + 1, 0);
+                        continue;
+                    }
+
+                    RandomAccess.Read(segment.Handle!, header, offset);
+                    int length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(header);
+                    byte[] record = new byte[SpoolRecord.HeaderSize + length];
+                    if (RandomAccess.Read(segment.Handle!, record, offset) != record.Length
+                        || !SpoolRecord.TryDecode(record, out long sequence, out ReadOnlySpan<byte> payload, out int size))
+                    {
+                        throw new IOException($"The spool segment {segment.Number} no longer reads back at offset {offset}.");
+                    }
+
+                    offset += size;
+                    if (sequence >= fromSequence)
+                    {
+                        into.Add((sequence, ImmuneJson.DeserializeEnvelope(payload)));
+                        _readCursor = (segment, offset, sequence + 1);
+                    }
+                }
+
+                return true;
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+            {
+                Volatile.Write(ref _unavailable, true);
+                return false;
+            }
+        }
+    }
+
+    /// <summary>Where to start reading for <paramref name="fromSequence"/>: where the last read stopped, or the start of the segment holding it.</summary>
+    private (Segment Segment, long Offset) Start(long fromSequence)
+    {
+        if (_readCursor is { } cursor && cursor.Sequence <= fromSequence && _segments.Contains(cursor.Segment))
+        {
+            return (cursor.Segment, cursor.Offset);
+        }
+
+        foreach (Segment segment in _segments)
+        {
+            if (segment.LastSequence is long last && last >= fromSequence)
+            {
+                return (segment, 0);
+            }
+        }
+
+        return (_segments[^1], _segments[^1].Length);
     }
 
     private (long Run, long SettledThrough) ReadProgress()
@@ -331,6 +419,9 @@ internal sealed class DurableSpool : IDisposable
         }
     }
 }
+
+/// <summary>What recovery found: how many envelopes it replayed, and the damage it cut off (files moved aside).</summary>
+internal readonly record struct SpoolRecovery(long Replayed, int DamagedRegions, IReadOnlyList<string> MovedAside);
 
 /// <summary>What became of one envelope given to the spool.</summary>
 internal enum SpoolWrite

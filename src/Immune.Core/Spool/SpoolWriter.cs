@@ -13,22 +13,20 @@ internal sealed class SpoolWriter(DurableSpool spool, EnvelopeFactory envelopes,
     public DurableSpool Spool => spool;
 
     /// <summary>
-    /// Spools <paramref name="item"/> (now carrying its envelope); false when the spool is full for it: shed it.
+    /// Spools <paramref name="item"/> (now carrying its envelope): <see cref="SpoolWrite.Full"/> means shed it,
+    /// <see cref="SpoolWrite.Unavailable"/> keep it in memory only (a disk fault never fails a publish).
     /// Everything up to <paramref name="settledThrough"/> is settled, and its space free.
     /// </summary>
-    public bool Write(ref PendingEnvelope item, long settledThrough)
+    public SpoolWrite Write(ref PendingEnvelope item, long settledThrough)
     {
         item = item with { Built = envelopes.Create(item) };
-        switch (spool.Append(item.Sequence, item.Built!, item.IsCritical, settledThrough))
+        SpoolWrite written = spool.Append(item.Sequence, item.Built!, item.IsCritical, settledThrough);
+        if (written == SpoolWrite.Unavailable)
         {
-            case SpoolWrite.Full:
-                return false;
-            case SpoolWrite.Unavailable:
-                TellUnavailable();
-                return true; // kept in memory: a disk fault never fails a publish
-            default:
-                return true;
+            TellUnavailable();
         }
+
+        return written;
     }
 
     /// <summary>Logs once that the spool gave up (a rare event: the one log written under the pipeline's lock).</summary>

@@ -19,6 +19,15 @@ public sealed class DurableSpoolTests : IDisposable
             new ImmuneEventPublishedPayload(eventId, severity, ImmuneEventType.ErrorSpike, message, at), new EventMeta("c") { InstanceId = "0123456789abcdef" });
     }
 
+    /// <summary>Recovers what a previous owner left, as the pipeline does: every replayed envelope, in order.</summary>
+    private static (List<EventEnvelope> Replayed, SpoolRecovery Recovery) Recover(DurableSpool spool)
+    {
+        var replayed = new List<EventEnvelope>();
+        SpoolRecovery recovery = spool.Recover(replayed.Add);
+        recovery.Replayed.ShouldBe(replayed.Count);
+        return (replayed, recovery);
+    }
+
     private string SegmentFile() => Directory.GetFiles(SpoolPath, "*.seg").OrderBy(f => f, StringComparer.Ordinal).Last();
 
     private void WriteThree(long settledThrough = 0)
@@ -60,10 +69,11 @@ public sealed class DurableSpoolTests : IDisposable
         WriteThree(settledThrough: 1);
 
         using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, false);
+        (List<EventEnvelope> replayed, SpoolRecovery recovery) = Recover(spool);
 
-        spool.Recovered.Select(e => e.Payload.EventId).ShouldBe([2L, 3L]);
-        spool.Recovered[0].ShouldBe(Envelope(2), new EnvelopeJsonComparer());
-        spool.DamagedRegions.ShouldBe(0);
+        replayed.Select(e => e.Payload.EventId).ShouldBe([2L, 3L]);
+        replayed[0].ShouldBe(Envelope(2), new EnvelopeJsonComparer());
+        recovery.DamagedRegions.ShouldBe(0);
     }
 
     [Fact]
@@ -75,10 +85,11 @@ public sealed class DurableSpoolTests : IDisposable
         File.WriteAllBytes(file, data[..^5]); // killed in the middle of the third write
 
         using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, false);
+        (List<EventEnvelope> replayed, SpoolRecovery recovery) = Recover(spool);
 
-        spool.Recovered.Select(e => e.Payload.EventId).ShouldBe([1L, 2L]);
-        spool.DamagedRegions.ShouldBe(1);
-        spool.MovedAside.ShouldBe([file + ".damaged"]);
+        replayed.Select(e => e.Payload.EventId).ShouldBe([1L, 2L]);
+        recovery.DamagedRegions.ShouldBe(1);
+        recovery.MovedAside.ShouldBe([file + ".damaged"]);
         File.Exists(file + ".damaged").ShouldBeTrue();
     }
 
@@ -93,9 +104,10 @@ public sealed class DurableSpoolTests : IDisposable
         }
 
         using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, false);
+        (List<EventEnvelope> replayed, SpoolRecovery recovery) = Recover(spool);
 
-        spool.Recovered.Select(e => e.Payload.EventId).ShouldBe([1L, 2L, 3L]);
-        spool.DamagedRegions.ShouldBe(1);
+        replayed.Select(e => e.Payload.EventId).ShouldBe([1L, 2L, 3L]);
+        recovery.DamagedRegions.ShouldBe(1);
     }
 
     [Fact]
@@ -108,9 +120,10 @@ public sealed class DurableSpoolTests : IDisposable
         File.WriteAllBytes(file, data);
 
         using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, false);
+        (List<EventEnvelope> replayed, SpoolRecovery recovery) = Recover(spool);
 
-        spool.Recovered.Select(e => e.Payload.EventId).ShouldBe([1L]);
-        spool.DamagedRegions.ShouldBe(1);
+        replayed.Select(e => e.Payload.EventId).ShouldBe([1L]);
+        recovery.DamagedRegions.ShouldBe(1);
     }
 
     [Fact]
@@ -120,7 +133,7 @@ public sealed class DurableSpoolTests : IDisposable
         string old = SegmentFile();
 
         using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, false);
-        spool.Recovered.ShouldBeEmpty();
+        Recover(spool).Replayed.ShouldBeEmpty();
         spool.Sync(0).ShouldBeTrue();
 
         File.Exists(old).ShouldBeFalse();
@@ -145,6 +158,34 @@ public sealed class DurableSpoolTests : IDisposable
         {
             spool.Append(++sequence, Envelope(sequence, message: big), critical: false, settledThrough: settled).ShouldBe(SpoolWrite.Written); // room again
         }
+    }
+
+    [Fact]
+    public void Read_AcrossSegments_GivesTheRecordsFromASequenceOnInOrder()
+    {
+        using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, false);
+        string big = new('x', 4000);
+        long sequence = 0;
+        while (Directory.GetFiles(SpoolPath, "*.seg").Length < 3)
+        {
+            spool.Append(++sequence, Envelope(sequence, message: big), critical: false, settledThrough: 0).ShouldBe(SpoolWrite.Written);
+        }
+
+        var read = new List<(long Sequence, EventEnvelope Envelope)>();
+        for (long from = 1; from <= sequence; from += read.Count)
+        {
+            read.Clear();
+            spool.Read(from, 7, read).ShouldBeTrue();
+            read.Select(r => r.Sequence).ShouldBe(Enumerable.Range((int)from, (int)Math.Min(7, sequence - from + 1)).Select(i => (long)i));
+            read.ShouldAllBe(r => r.Envelope.Payload.EventId == r.Sequence);
+        }
+
+        read.Clear();
+        spool.Read(5, 3, read).ShouldBeTrue(); // back to an earlier place: from the start of its segment
+        read.Select(r => r.Sequence).ShouldBe([5L, 6L, 7L]);
+        read.Clear();
+        spool.Read(sequence + 1, 3, read).ShouldBeTrue();
+        read.ShouldBeEmpty();
     }
 
     [Fact]

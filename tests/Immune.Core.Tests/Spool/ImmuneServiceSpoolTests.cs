@@ -56,6 +56,70 @@ public sealed class ImmuneServiceSpoolTests : IDisposable
         third.GetDeliveryStats().Replayed.ShouldBe(0); // everything was settled
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task PublishAsync_StreamHeldWhileTwentyTimesQueueCapacityIsPublished_TheRestWaitsOnDiskNothingShedAllDeliveredInOrder(bool batches)
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var accepted = new List<EventEnvelope>();
+        ValueTask Accept(IEnumerable<EventEnvelope> envelopes)
+        {
+            if (held.TrySetResult())
+            {
+                return new ValueTask(release.Task.ContinueWith(_ => { lock (accepted) accepted.AddRange(envelopes); }, TaskScheduler.Default));
+            }
+
+            lock (accepted) accepted.AddRange(envelopes);
+            return ValueTask.CompletedTask;
+        }
+
+        IEventStream stream = batches ? new DelegateBatchStream(b => Accept(b.ToArray())) : new DelegateStream(e => Accept([e]));
+        await using var service = new ImmuneService(stream, Options(o => { o.QueueCapacity = 50; o.MaxBatchSize = 16; o.PublishTimeout = TimeSpan.FromMinutes(5); }));
+        var ids = new List<long> { await service.PublishAsync(Events.Info("head")) };
+        await held.Task.WaitAsync(Events.HangGuard); // the broker holds the first call: everything else queues behind it
+        for (int i = 0; i < 1_000; i++)
+        {
+            ids.Add(await service.PublishAsync(i % 10 == 0 ? Events.Critical($"e{i}") : Events.Info($"e{i}")));
+        }
+
+        service.GetDeliveryStats().Pending.ShouldBe(1_101); // none shed: 50 in memory, the rest on disk
+        (await service.PublishAsync(Events.Info("tail"))).ShouldBe(1_002);
+        release.SetResult();
+        await service.Flushed();
+
+        ImmuneDeliveryStats stats = service.GetDeliveryStats();
+        stats.ShouldBeBalanced();
+        (stats.Delivered, stats.Dropped, stats.Failed, stats.Pending).ShouldBe((1_102L, 0L, 0L, 0L));
+        List<EventEnvelope> delivered;
+        lock (accepted) delivered = [.. accepted];
+        delivered.Where(e => e.Type == ImmuneEventTypes.EventPublished).Select(e => e.Payload.EventId).ShouldBe([.. ids, 1_002]);
+        delivered.Select(e => e.Payload.EventId).ShouldBeInOrder(SortDirection.Ascending);
+        delivered.Select(e => e.Id).Distinct().Count().ShouldBe(1_102);
+        delivered.Count(e => e.Type == ImmuneEventTypes.CriticalEvent).ShouldBe(100);
+    }
+
+    [Fact]
+    public async Task Constructor_BacklogOfFiftyTimesQueueCapacityLeft_StreamsItFromDiskAndDeliversEveryEnvelopeInOrder()
+    {
+        var first = new ImmuneService(Hanging(), Options(o => o.ShutdownTimeout = TimeSpan.Zero));
+        for (int i = 1; i <= 5_000; i++)
+        {
+            await first.PublishAsync(Events.Info($"left {i}"));
+        }
+
+        await first.DisposeAsync(); // nothing was delivered: all of it stays spooled
+
+        var stream = new InMemoryEventStream(100_000);
+        await using var next = new ImmuneService(stream, Options(o => o.QueueCapacity = 100));
+        await next.Flushed();
+
+        ImmuneDeliveryStats stats = next.GetDeliveryStats();
+        (stats.Replayed, stats.Delivered, stats.Dropped).ShouldBe((5_000L, 5_000L, 0L));
+        stream.Envelopes.Select(e => e.Payload.Message).ShouldBe(Enumerable.Range(1, 5_000).Select(i => $"left {i}"));
+    }
+
     [Fact]
     public async Task PublishAsync_TinySpoolAndAHealthyStream_NothingShedBecauseSettledSpaceIsFreeAtOnce()
     {
@@ -191,5 +255,18 @@ public sealed class ImmuneServiceSpoolTests : IDisposable
         await service.Flushed();
         service.GetDeliveryStats().Delivered.ShouldBe(200);
         logger.WithName("SpoolUnavailable").Count.ShouldBe(1);
+    }
+
+    private sealed class DelegateStream(Func<EventEnvelope, ValueTask> publish) : IEventStream
+    {
+        public ValueTask PublishAsync(EventEnvelope envelope, CancellationToken cancellationToken = default) => publish(envelope);
+    }
+
+    private sealed class DelegateBatchStream(Func<ReadOnlyMemory<EventEnvelope>, ValueTask> publish) : IBatchEventStream
+    {
+        public ValueTask PublishAsync(EventEnvelope envelope, CancellationToken cancellationToken = default)
+            => throw new InvalidOperationException("A batch stream must be handed batches.");
+
+        public ValueTask PublishBatchAsync(ReadOnlyMemory<EventEnvelope> envelopes, CancellationToken cancellationToken = default) => publish(envelopes);
     }
 }
