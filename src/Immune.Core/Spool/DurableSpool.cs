@@ -40,7 +40,9 @@ internal sealed class DurableSpool : IDisposable
 
     private readonly List<string> _previousFiles = []; // a previous owner's segments, in writing order, until recovered
     private (long Run, long SettledThrough) _previousProgress;
+    private const int ReadChunk = 256 << 10;
     private (Segment Segment, long Offset, long Sequence)? _readCursor; // where the last read stopped: the next record
+    private byte[] _readBuffer = [];
 
     /// <summary>Gets whether a disk fault made the spool give up; envelopes then stay in memory only.</summary>
     public bool Unavailable => Volatile.Read(ref _unavailable);
@@ -329,7 +331,6 @@ internal sealed class DurableSpool : IDisposable
             {
                 (Segment segment, long offset) = Start(fromSequence);
                 int index = _segments.IndexOf(segment);
-                byte[] header = new byte[SpoolRecord.HeaderSize];
                 while (into.Count < max && index < _segments.Count)
                 {
                     segment = _segments[index];
@@ -339,21 +340,39 @@ internal sealed class DurableSpool : IDisposable
                         continue;
                     }
 
-                    RandomAccess.Read(segment.Handle!, header, offset);
-                    int length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(header);
-                    byte[] record = new byte[SpoolRecord.HeaderSize + length];
-                    if (RandomAccess.Read(segment.Handle!, record, offset) != record.Length
-                        || !SpoolRecord.TryDecode(record, out long sequence, out ReadOnlySpan<byte> payload, out int size))
+                    // One read for many records: a chunk of the segment, grown when one record is larger than it.
+                    int wanted = (int)Math.Min(segment.Length - offset, Math.Max(ReadChunk, _readBuffer.Length));
+                    if (_readBuffer.Length < wanted)
                     {
-                        throw new IOException($"The spool segment {segment.Number} no longer reads back at offset {offset}.");
+                        _readBuffer = new byte[wanted];
                     }
 
-                    offset += size;
-                    if (sequence >= fromSequence)
+                    int filled = RandomAccess.Read(segment.Handle!, _readBuffer.AsSpan(0, wanted), offset);
+                    ReadOnlySpan<byte> chunk = _readBuffer.AsSpan(0, filled);
+                    int used = 0;
+                    while (into.Count < max && SpoolRecord.TryDecode(chunk[used..], out long sequence, out ReadOnlySpan<byte> payload, out int size))
                     {
-                        into.Add((sequence, ImmuneJson.DeserializeEnvelope(payload)));
-                        _readCursor = (segment, offset, sequence + 1);
+                        used += size;
+                        if (sequence >= fromSequence)
+                        {
+                            into.Add((sequence, ImmuneJson.DeserializeEnvelope(payload)));
+                            _readCursor = (segment, offset + used, sequence + 1);
+                        }
                     }
+
+                    if (used == 0)
+                    {
+                        int length = chunk.Length >= 4 ? System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(chunk) : -1;
+                        if (length < 0 || SpoolRecord.HeaderSize + (long)length <= filled)
+                        {
+                            throw new IOException($"The spool segment {segment.Number} no longer reads back at offset {offset}.");
+                        }
+
+                        _readBuffer = new byte[SpoolRecord.HeaderSize + length]; // a record larger than the chunk: read it whole next
+                        continue;
+                    }
+
+                    offset += used;
                 }
 
                 return true;
