@@ -131,6 +131,11 @@ internal sealed class DeliveryPipeline
     public ValueTask<T> AfterEnqueue<T>(T result, in Enqueued enqueued, CancellationToken cancellationToken)
     {
         Announce(enqueued);
+        if (_spooler is { Spool: { SyncsEveryWrite: true, Unavailable: false } spool } && !spool.WaitDurable(enqueued.LastSequence))
+        {
+            _spooler.TellUnavailable(); // SpoolSyncInterval zero: on the disk itself before the publish returns (one fsync shared by concurrent publishers)
+        }
+
         return _options.Delivery == ImmuneDelivery.Inline
             ? WaitInlineAsync(result, enqueued.LastSequence, cancellationToken)
             : new ValueTask<T>(result);

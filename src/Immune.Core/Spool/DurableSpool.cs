@@ -20,7 +20,12 @@ internal sealed class DurableSpool : IDisposable
     private readonly long _segmentSize;
     private readonly bool _syncEveryWrite;
     private readonly FileStream _lock;
-    private readonly Gate _gate = new();
+    private readonly Gate _gate = new();      // appends, reads and the segment list: never held across an fsync
+    private readonly Gate _syncGate = new();  // one fsync (and deletion) at a time; taken before _gate, never inside it
+    private readonly List<Segment> _unflushed = []; // segments written since their last fsync, but the current one
+    private long _writtenThrough; // the last sequence handed to the operating system
+    private long _durableThrough; // the last sequence forced to the disk
+    private long _forced;         // how many times the files were forced to the disk, for tests of group commit
     private readonly List<Segment> _segments = []; // oldest first; the last one is written to
     private readonly List<string> _recoveredFiles = [];
     private readonly Queue<(long Sequence, int Size)> _unsettled = new(); // the records written, oldest first, until settled
@@ -120,16 +125,12 @@ internal sealed class DurableSpool : IDisposable
                 Segment current = _segments[^1];
                 if (current.Length > 0 && current.Length + record.Length > _segmentSize)
                 {
-                    RandomAccess.FlushToDisk(current.Handle!);
+                    _unflushed.Add(current); // forced to the disk by the next sync, outside this lock
                     current = StartSegment(); // the full one stays open: the backlog on disk is read back from it
                 }
 
                 RandomAccess.Write(current.Handle!, record, current.Length);
-                if (_syncEveryWrite)
-                {
-                    RandomAccess.FlushToDisk(current.Handle!);
-                }
-
+                _writtenThrough = sequence;
                 current.Length += record.Length;
                 current.LastSequence = sequence;
                 _unsettled.Enqueue((sequence, record.Length));
@@ -144,38 +145,68 @@ internal sealed class DurableSpool : IDisposable
         }
     }
 
+    /// <summary>Gets how many times the spool forced its files to the disk.</summary>
+    internal long ForcedCount => Volatile.Read(ref _forced);
+
+    /// <summary>Gets the last sequence forced to the disk.</summary>
+    internal long DurableThrough => Volatile.Read(ref _durableThrough);
+
+    /// <summary>Gets whether every write is forced to the disk before its publish returns (<see cref="ImmuneOptions.SpoolSyncInterval"/> zero).</summary>
+    public bool SyncsEveryWrite => _syncEveryWrite;
+
+    /// <summary>
+    /// Returns once every record up to <paramref name="sequence"/> is on the disk itself. Concurrent callers share one
+    /// fsync (group commit): while one forces the files, the others queue, and most find their record covered.
+    /// Runs outside every lock of the service and the pipeline, so summaries and appends never wait for the disk.
+    /// </summary>
+    /// <returns>False when the disk failed; the spool is then unavailable.</returns>
+    public bool WaitDurable(long sequence)
+    {
+        lock (_syncGate)
+        {
+            return Volatile.Read(ref _durableThrough) >= sequence || ForceToDisk();
+        }
+    }
+
     /// <summary>
     /// Forces what was written to the disk, records that every sequence up to <paramref name="settledThrough"/> is
     /// settled, and deletes the segments (and, once, the files recovery read) that hold nothing unsettled any more.
+    /// The fsyncs and deletions run outside the append lock: a publish never waits for them.
     /// </summary>
     /// <returns>False when the disk failed; the spool is then unavailable.</returns>
     public bool Sync(long settledThrough)
     {
-        lock (_gate)
+        lock (_syncGate)
         {
-            if (Unavailable)
+            if (Unavailable || !ForceToDisk())
             {
                 return false;
             }
 
+            var settled = new List<Segment>();
+            string[] recovered;
+            lock (_gate)
+            {
+                recovered = [.. _recoveredFiles];
+                _recoveredFiles.Clear();
+                while (_segments.Count > 1 && (_segments[0].LastSequence is long last && last <= settledThrough || _segments[0].Length == 0))
+                {
+                    settled.Add(_segments[0]); // gone from the list: no read or append reaches it any more
+                    _segments.RemoveAt(0);
+                }
+            }
+
             try
             {
-                Segment current = _segments[^1];
-                RandomAccess.FlushToDisk(current.Handle!);
-                foreach (string file in _recoveredFiles)
+                foreach (string file in recovered)
                 {
-                    File.Delete(file); // their unsettled records were written again above, and are on the disk now
+                    File.Delete(file); // their unsettled records were written again, and are on the disk now
                 }
 
-                _recoveredFiles.Clear();
-                while (_segments.Count > 1 && _segments[0].LastSequence is long last && last <= settledThrough)
+                foreach (Segment segment in settled)
                 {
-                    Delete(_segments[0]);
-                }
-
-                if (_segments.Count > 1 && _segments[0].Length == 0)
-                {
-                    Delete(_segments[0]); // nothing was ever written to it
+                    segment.Close();
+                    File.Delete(SegmentPath(_run, segment.Number));
                 }
 
                 WriteProgress(_run, settledThrough);
@@ -189,8 +220,39 @@ internal sealed class DurableSpool : IDisposable
         }
     }
 
+    /// <summary>Forces every segment written since the last time to the disk; the caller holds <see cref="_syncGate"/>.</summary>
+    private bool ForceToDisk()
+    {
+        Segment[] segments;
+        long through;
+        lock (_gate)
+        {
+            segments = [.. _unflushed, _segments[^1]];
+            _unflushed.Clear();
+            through = _writtenThrough;
+        }
+
+        try
+        {
+            foreach (Segment segment in segments)
+            {
+                RandomAccess.FlushToDisk(segment.Handle!); // a handle closes only under _syncGate, which the caller holds
+            }
+
+            Volatile.Write(ref _durableThrough, through);
+            Interlocked.Increment(ref _forced);
+            return true;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            Volatile.Write(ref _unavailable, true);
+            return false;
+        }
+    }
+
     public void Dispose()
     {
+        lock (_syncGate)
         lock (_gate)
         {
             foreach (Segment segment in _segments)
@@ -208,13 +270,6 @@ internal sealed class DurableSpool : IDisposable
         _nextSegment++;
         _segments.Add(segment);
         return segment;
-    }
-
-    private void Delete(Segment segment)
-    {
-        segment.Close();
-        File.Delete(SegmentPath(_run, segment.Number));
-        _segments.Remove(segment);
     }
 
     /// <summary>A segment's file: <c>&lt;run&gt;-&lt;number&gt;.seg</c>, so that names sort in writing order.</summary>

@@ -189,6 +189,53 @@ public sealed class DurableSpoolTests : IDisposable
     }
 
     [Fact]
+    public void WaitDurable_AfterAnAppend_ForcesItToTheDiskOnceAndCoversEverythingWrittenBefore()
+    {
+        using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, syncEveryWrite: true);
+        spool.Append(1, Envelope(1), critical: false, settledThrough: 0).ShouldBe(SpoolWrite.Written);
+        spool.Append(2, Envelope(2), critical: false, settledThrough: 0).ShouldBe(SpoolWrite.Written);
+        spool.DurableThrough.ShouldBe(0); // appends only hand the bytes to the operating system
+
+        spool.WaitDurable(1).ShouldBeTrue();
+        spool.WaitDurable(2).ShouldBeTrue(); // covered by the first: no second fsync
+
+        (spool.DurableThrough, spool.ForcedCount).ShouldBe((2L, 1L));
+    }
+
+    [Fact]
+    public void WaitDurable_ConcurrentWriters_ShareFsyncs()
+    {
+        using DurableSpool spool = DurableSpool.Open(SpoolPath, 64 << 20, syncEveryWrite: true);
+        var gate = new object();
+        long sequence = 0;
+        const int Writers = 8, Each = 100;
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var start = new Barrier(Writers);
+        Thread[] threads = [.. Enumerable.Range(0, Writers).Select(_ => new Thread(() =>
+        {
+            start.SignalAndWait();
+            for (int i = 0; i < Each; i++)
+            {
+                long mine;
+                lock (gate) // the pipeline's lock: sequences are appended in order
+                {
+                    mine = ++sequence;
+                    if (spool.Append(mine, Envelope(mine), critical: false, settledThrough: 0) != SpoolWrite.Written) failures.Enqueue($"append {mine}");
+                }
+
+                if (!spool.WaitDurable(mine) || spool.DurableThrough < mine) failures.Enqueue($"durable {mine}");
+            }
+        }))];
+
+        foreach (Thread thread in threads) thread.Start();
+        foreach (Thread thread in threads) thread.Join(Events.HangGuard).ShouldBeTrue();
+
+        failures.ShouldBeEmpty();
+        spool.DurableThrough.ShouldBe(Writers * Each);
+        spool.ForcedCount.ShouldBeLessThan(Writers * Each); // group commit: writers that came during an fsync shared the next
+    }
+
+    [Fact]
     public void Append_SettledRecords_FreeTheirSpaceAtOnceWithoutWaitingForASync()
     {
         using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, false);
