@@ -6,7 +6,8 @@ namespace Immune.Benchmarks;
 /// <summary>
 /// <c>GetHealthSummary</c> on an idle service; while delivery runs at full speed (a transport that keeps the loop busy,
 /// fed by a light trickle of events); and while a publisher floods the service (recording contends for the store, and
-/// on 2 cores the three busy threads contend for the CPU).
+/// on 2 cores the three busy threads contend for the CPU); and while a publisher floods a service with a durable spool
+/// (default sync interval), whose disk work must not hold the lock summaries take.
 /// </summary>
 [MemoryDiagnoser]
 public class SummaryUnderLoadBenchmarks
@@ -15,18 +16,26 @@ public class SummaryUnderLoadBenchmarks
     private readonly CancellationTokenSource _stop = new();
     private ImmuneService _service = null!;
     private Task _load = Task.CompletedTask;
+    private readonly string _spool = Path.Combine(Path.GetTempPath(), "immune-summary-bench", Guid.NewGuid().ToString("N"));
 
     [Params(1_000, 1_000_000)]
     public int Retained { get; set; }
 
-    [Params("idle", "delivering", "flooded")]
+    [Params("idle", "delivering", "flooded", "flooded-spooled")]
     public string Load { get; set; } = "idle";
 
     [GlobalSetup]
     public async Task Setup()
     {
         IBatchEventStream stream = Load == "delivering" ? new BusyTransport() : new NoopBatchStream();
-        _service = new ImmuneService(stream, new ImmuneOptions { RetentionCapacity = Retained, QueueCapacity = 100_000 });
+        var options = new ImmuneOptions { RetentionCapacity = Retained, QueueCapacity = 100_000 };
+        if (Load == "flooded-spooled")
+        {
+            options.SpoolDirectory = _spool;
+            options.SpoolCapacityBytes = 4L << 30;
+        }
+
+        _service = new ImmuneService(stream, options);
         for (int i = 0; i < Retained; i++)
         {
             await _service.PublishAsync(Event);
@@ -42,7 +51,7 @@ public class SummaryUnderLoadBenchmarks
                     await Task.Delay(1);
                 }
             }),
-            "flooded" => Task.Run(async () =>
+            "flooded" or "flooded-spooled" => Task.Run(async () =>
             {
                 while (!_stop.IsCancellationRequested) await _service.PublishAsync(Event);
             }),
@@ -56,6 +65,10 @@ public class SummaryUnderLoadBenchmarks
         await _stop.CancelAsync();
         await _load;
         await _service.DisposeAsync();
+        if (Directory.Exists(_spool))
+        {
+            Directory.Delete(_spool, recursive: true);
+        }
     }
 
     [Benchmark(Description = "GetHealthSummary(last 5 min)")]

@@ -21,7 +21,8 @@ internal sealed class DurableSpool : IDisposable
     private readonly bool _syncEveryWrite;
     private readonly FileStream _lock;
     private readonly Gate _gate = new();      // appends, reads and the segment list: never held across an fsync
-    private readonly Gate _syncGate = new();  // one fsync (and deletion) at a time; taken before _gate, never inside it
+    private readonly object _syncGate = new(); // guards _forcing; waiters for an fsync sleep on it (Monitor.Wait)
+    private bool _forcing;                      // one fsync (and deletion) at a time, outside every lock
     private readonly List<Segment> _unflushed = []; // segments written since their last fsync, but the current one
     private long _writtenThrough; // the last sequence handed to the operating system
     private long _durableThrough; // the last sequence forced to the disk
@@ -162,9 +163,54 @@ internal sealed class DurableSpool : IDisposable
     /// <returns>False when the disk failed; the spool is then unavailable.</returns>
     public bool WaitDurable(long sequence)
     {
+        if (Volatile.Read(ref _durableThrough) >= sequence)
+        {
+            return true;
+        }
+
+        if (!EnterForcing(sequence))
+        {
+            return true; // an fsync that started after this record was written covered it
+        }
+
+        try
+        {
+            return ForceToDisk();
+        }
+        finally
+        {
+            ExitForcing();
+        }
+    }
+
+    /// <summary>
+    /// Waits until no fsync is in flight and claims the next; returns false instead when, meanwhile, the records
+    /// through <paramref name="covered"/> reached the disk. Waiters sleep together and wake together (group commit).
+    /// </summary>
+    private bool EnterForcing(long covered = long.MaxValue)
+    {
         lock (_syncGate)
         {
-            return Volatile.Read(ref _durableThrough) >= sequence || ForceToDisk();
+            while (_forcing)
+            {
+                Monitor.Wait(_syncGate);
+                if (Volatile.Read(ref _durableThrough) >= covered)
+                {
+                    return false;
+                }
+            }
+
+            _forcing = true;
+            return true;
+        }
+    }
+
+    private void ExitForcing()
+    {
+        lock (_syncGate)
+        {
+            _forcing = false;
+            Monitor.PulseAll(_syncGate);
         }
     }
 
@@ -176,7 +222,8 @@ internal sealed class DurableSpool : IDisposable
     /// <returns>False when the disk failed; the spool is then unavailable.</returns>
     public bool Sync(long settledThrough)
     {
-        lock (_syncGate)
+        EnterForcing();
+        try
         {
             if (Unavailable || !ForceToDisk())
             {
@@ -218,9 +265,13 @@ internal sealed class DurableSpool : IDisposable
                 return false;
             }
         }
+        finally
+        {
+            ExitForcing();
+        }
     }
 
-    /// <summary>Forces every segment written since the last time to the disk; the caller holds <see cref="_syncGate"/>.</summary>
+    /// <summary>Forces every segment written since the last time to the disk; the caller holds the forcing turn.</summary>
     private bool ForceToDisk()
     {
         Segment[] segments;
@@ -236,7 +287,7 @@ internal sealed class DurableSpool : IDisposable
         {
             foreach (Segment segment in segments)
             {
-                RandomAccess.FlushToDisk(segment.Handle!); // a handle closes only under _syncGate, which the caller holds
+                RandomAccess.FlushToDisk(segment.Handle!); // a handle closes only in a forcing turn, which the caller holds
             }
 
             Volatile.Write(ref _durableThrough, through);
@@ -252,15 +303,22 @@ internal sealed class DurableSpool : IDisposable
 
     public void Dispose()
     {
-        lock (_syncGate)
-        lock (_gate)
+        EnterForcing();
+        try
         {
-            foreach (Segment segment in _segments)
+            lock (_gate)
             {
-                segment.Close();
-            }
+                foreach (Segment segment in _segments)
+                {
+                    segment.Close();
+                }
 
-            _lock.Dispose();
+                _lock.Dispose();
+            }
+        }
+        finally
+        {
+            ExitForcing();
         }
     }
 
