@@ -135,6 +135,7 @@ internal sealed partial class DeliveryReporter(ILogger logger, ImmuneMetrics met
         try
         {
             metrics.Replayed(replayed);
+            metrics.SpoolDamaged(damagedRegions);
             if (damagedRegions > 0)
             {
                 Log.SpoolDamaged(logger, directory, damagedRegions, string.Join(", ", movedAside));

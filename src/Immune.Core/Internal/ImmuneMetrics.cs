@@ -23,6 +23,7 @@ internal sealed class ImmuneMetrics : IDisposable
     private readonly Counter<long> _failed;
     private readonly Counter<long> _dropped;
     private readonly Counter<long> _replayed;
+    private readonly Counter<long> _spoolDamaged;
     private readonly Histogram<double> _duration;
 
     public ImmuneMetrics(IMeterFactory? meterFactory, Func<int> queueLength, Func<double> oldestPendingAge)
@@ -35,6 +36,7 @@ internal sealed class ImmuneMetrics : IDisposable
         _failed = _meter.CreateCounter<long>("immune.envelopes.failed", "{envelope}", "Envelopes that failed every attempt, by reason of the last one.");
         _dropped = _meter.CreateCounter<long>("immune.envelopes.dropped", "{envelope}", "Envelopes given up without a final attempt, by reason.");
         _replayed = _meter.CreateCounter<long>("immune.envelopes.replayed", "{envelope}", "Envelopes a previous service left unsettled in the durable spool, queued again at start.");
+        _spoolDamaged = _meter.CreateCounter<long>("immune.spool.damaged", "{region}", "Damaged regions (torn tails, zeroes, corrupt records) the spool cut off at start; the files were moved aside.");
         _duration = _meter.CreateHistogram<double>("immune.envelope.delivery.duration", "s", "Time from the first attempt to the stream's acceptance, per delivery: one batch call, or one run of envelopes a plain stream accepted in sequence.");
         _meter.CreateObservableGauge("immune.queue.length", queueLength, "{envelope}", "Envelopes waiting in the delivery queue.");
         _meter.CreateObservableGauge("immune.queue.oldest_age", oldestPendingAge, "s", "Time since the oldest pending envelope was queued; 0 when none is pending. Grows while the stream fails.");
@@ -53,6 +55,14 @@ internal sealed class ImmuneMetrics : IDisposable
         if (count > 0)
         {
             _replayed.Add(count);
+        }
+    }
+
+    public void SpoolDamaged(int regions)
+    {
+        if (regions > 0)
+        {
+            _spoolDamaged.Add(regions);
         }
     }
 

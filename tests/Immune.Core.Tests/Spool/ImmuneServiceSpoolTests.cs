@@ -179,11 +179,23 @@ public sealed class ImmuneServiceSpoolTests : IDisposable
         File.WriteAllBytes(segment, [.. data[..^3], .. new byte[512]]); // a torn last record, then zeroes
         var logger = new CapturingLogger<ImmuneService>();
         var stream = new InMemoryEventStream();
+        using var meters = new TestMeterFactory();
+        long damaged = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Scope == meters && instrument.Name == "immune.spool.damaged") l.EnableMeasurementEvents(instrument);
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref damaged, value));
+        listener.Start();
 
-        await using var second = new ImmuneService(stream, Options(), logger);
+        await using var second = new ImmuneService(stream, Options(), logger, null, meters);
         await second.Flushed();
 
         stream.Envelopes.Select(e => e.Payload.Message).ShouldBe(["kept"]);
+        Interlocked.Read(ref damaged).ShouldBe(1); // the damage is counted in the meter too
         logger.WithName("SpoolDamaged").ShouldHaveSingleItem().Message.ShouldContain(segment + ".damaged");
         File.Exists(segment + ".damaged").ShouldBeTrue();
         second.GetDeliveryStats().Replayed.ShouldBe(1);
