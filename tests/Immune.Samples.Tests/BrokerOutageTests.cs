@@ -9,7 +9,7 @@ namespace Immune.Samples.Tests;
 /// port. Nothing a caller got an id for may be lost: not in memory, and not with a spool when the producer itself is
 /// killed with SIGKILL during the outage.
 /// </summary>
-public sealed class BrokerOutageTests : IDisposable
+public sealed class BrokerOutageTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan Outage = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(90);
@@ -43,6 +43,7 @@ public sealed class BrokerOutageTests : IDisposable
         List<long> published = await producer.StopAsync();
         await service.FlushAsync().WaitAsync(HangGuard);
 
+        output.WriteLine($"published {published.Count} ids, {duringOutage} during the {Outage.TotalSeconds:0}-second outage; stats {service.GetDeliveryStats()}");
         duringOutage.ShouldBeGreaterThan(1_000); // a real outage, with a real producer behind it
         ImmuneDeliveryStats stats = service.GetDeliveryStats();
         (stats.Failed, stats.Dropped, stats.Pending, stats.FailingSince).ShouldBe((0L, 0L, 0L, (DateTimeOffset?)null), stats.ToString());
@@ -71,6 +72,7 @@ public sealed class BrokerOutageTests : IDisposable
         {
             await next.FlushAsync().WaitAsync(HangGuard);
             ImmuneDeliveryStats stats = next.GetDeliveryStats();
+            output.WriteLine($"killed after {host.Published.Count} returned ids ({host.Count("published ") - beforeOutage} during the outage); the next service replayed {stats.Replayed}");
             stats.Replayed.ShouldBeGreaterThan(1_500);
             (stats.Failed, stats.Dropped).ShouldBe((0L, 0L), stats.ToString());
         }
