@@ -19,6 +19,33 @@ public sealed class NoopBatchStream : IBatchEventStream
     public ValueTask PublishBatchAsync(ReadOnlyMemory<EventEnvelope> envelopes, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 }
 
+/// <summary>
+/// A batch stream whose first call is held until <see cref="Release"/>, then passes everything to <c>inner</c>: an outage
+/// that ends, with a backlog queued behind the held call.
+/// </summary>
+public sealed class HeldBatchStream(IBatchEventStream inner) : IBatchEventStream
+{
+    private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Gets a task that completes once the first call is held.</summary>
+    public Task Held => _held.Task;
+
+    public void Release() => _released.TrySetResult();
+
+    public ValueTask PublishAsync(EventEnvelope envelope, CancellationToken cancellationToken = default) => inner.PublishAsync(envelope, cancellationToken);
+
+    public async ValueTask PublishBatchAsync(ReadOnlyMemory<EventEnvelope> envelopes, CancellationToken cancellationToken = default)
+    {
+        if (_held.TrySetResult())
+        {
+            await _released.Task.WaitAsync(cancellationToken);
+        }
+
+        await inner.PublishBatchAsync(envelopes, cancellationToken);
+    }
+}
+
 /// <summary>The floor: a bounded channel write of a preallocated item, with a reader draining it.</summary>
 public sealed class ChannelFloor : IAsyncDisposable
 {

@@ -26,20 +26,7 @@ public class RedisBenchmarks
     public int MaxBatchSize { get; set; }
 
     [GlobalSetup]
-    public async Task StartRedis()
-    {
-        _server = await RedisServer.StartAsync();
-        _connection = await ConnectionMultiplexer.ConnectAsync(RedisStreamEventStream.ConnectionOptions(_server.ConnectionString));
-        var stream = new InMemoryEventStream();
-        await using (var service = new ImmuneService(stream))
-        {
-            await service.PublishAsync(Info);
-            await service.FlushAsync();
-        }
-
-        EventEnvelope envelope = stream.Envelopes[0];
-        _entry = [new("type", envelope.Type), new("id", envelope.Id), new("envelope", ImmuneJson.SerializeToUtf8Bytes(envelope))];
-    }
+    public async Task StartRedis() => (_server, _connection, _entry) = await RedisBench.StartAsync(Info);
 
     [GlobalCleanup]
     public async Task StopRedis()
@@ -98,5 +85,24 @@ public class RedisBenchmarks
     private sealed class OneEnvelopeAdapter(IEventStream inner) : IEventStream
     {
         public ValueTask PublishAsync(EventEnvelope envelope, CancellationToken cancellationToken = default) => inner.PublishAsync(envelope, cancellationToken);
+    }
+}
+
+/// <summary>What the Redis benchmarks share: a redis-server of their own, a connection, and one real envelope as an XADD entry for the ceiling rows.</summary>
+internal static class RedisBench
+{
+    public static async Task<(RedisServer Server, ConnectionMultiplexer Connection, NameValueEntry[] Entry)> StartAsync(NewImmuneEvent sample)
+    {
+        RedisServer server = await RedisServer.StartAsync();
+        ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(RedisStreamEventStream.ConnectionOptions(server.ConnectionString));
+        var stream = new InMemoryEventStream();
+        await using (var service = new ImmuneService(stream))
+        {
+            await service.PublishAsync(sample);
+            await service.FlushAsync();
+        }
+
+        EventEnvelope envelope = stream.Envelopes[0];
+        return (server, connection, [new("type", envelope.Type), new("id", envelope.Id), new("envelope", ImmuneJson.SerializeToUtf8Bytes(envelope))]);
     }
 }

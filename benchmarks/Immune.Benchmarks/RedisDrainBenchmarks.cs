@@ -23,27 +23,14 @@ public class RedisDrainBenchmarks
     private ConnectionMultiplexer _connection = null!;
     private NameValueEntry[] _entry = null!;
     private ImmuneService? _service;
-    private HeldStream? _stream;
+    private HeldBatchStream? _stream;
 
     /// <summary>Immune's batch size.</summary>
     [Params(256, 1024)]
     public int MaxBatchSize { get; set; }
 
     [GlobalSetup]
-    public async Task StartRedis()
-    {
-        _server = await RedisServer.StartAsync();
-        _connection = await ConnectionMultiplexer.ConnectAsync(RedisStreamEventStream.ConnectionOptions(_server.ConnectionString));
-        var stream = new InMemoryEventStream();
-        await using (var service = new ImmuneService(stream))
-        {
-            await service.PublishAsync(Info);
-            await service.FlushAsync();
-        }
-
-        EventEnvelope envelope = stream.Envelopes[0];
-        _entry = [new("type", envelope.Type), new("id", envelope.Id), new("envelope", ImmuneJson.SerializeToUtf8Bytes(envelope))];
-    }
+    public async Task StartRedis() => (_server, _connection, _entry) = await RedisBench.StartAsync(Info);
 
     [GlobalCleanup]
     public async Task StopRedis()
@@ -84,36 +71,13 @@ public class RedisDrainBenchmarks
 
     private async Task BuildBacklogAsync()
     {
-        _stream = new HeldStream(new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = Key, MaxLength = 10_000 }));
+        _stream = new HeldBatchStream(new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = Key, MaxLength = 10_000 }));
         _service = new ImmuneService(_stream, new ImmuneOptions { QueueCapacity = Backlog, MaxBatchSize = MaxBatchSize });
         await _service.PublishAsync(Info); // the head: its call is held until the broker "returns"
         await _stream.Held;
         for (int i = 0; i < Backlog; i++)
         {
             await _service.PublishAsync(Info);
-        }
-    }
-
-    /// <summary>The sample transport behind a first call that waits for <see cref="Release"/>.</summary>
-    private sealed class HeldStream(RedisStreamEventStream inner) : IBatchEventStream
-    {
-        private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task Held => _held.Task;
-
-        public void Release() => _released.TrySetResult();
-
-        public ValueTask PublishAsync(EventEnvelope envelope, CancellationToken cancellationToken = default) => inner.PublishAsync(envelope, cancellationToken);
-
-        public async ValueTask PublishBatchAsync(ReadOnlyMemory<EventEnvelope> envelopes, CancellationToken cancellationToken = default)
-        {
-            if (_held.TrySetResult())
-            {
-                await _released.Task.WaitAsync(cancellationToken);
-            }
-
-            await inner.PublishBatchAsync(envelopes, cancellationToken);
         }
     }
 }

@@ -52,7 +52,7 @@ public class SpoolDrainBenchmarks
 
     private void Build(bool spool)
     {
-        _stream = new HeldBatchStream();
+        _stream = new HeldBatchStream(new NoopBatchStream());
         var options = spool
             ? new ImmuneOptions { QueueCapacity = 100, SpoolDirectory = Path.Combine(_root, "spool"), SpoolCapacityBytes = 1L << 30 }
             : new ImmuneOptions { QueueCapacity = Backlog };
@@ -63,21 +63,5 @@ public class SpoolDrainBenchmarks
         {
             _service.PublishAsync(Info).AsTask().GetAwaiter().GetResult();
         }
-    }
-
-    /// <summary>A no-op batch stream whose first call waits for <see cref="Release"/>.</summary>
-    private sealed class HeldBatchStream : IBatchEventStream
-    {
-        private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task Held => _held.Task;
-
-        public void Release() => _released.TrySetResult();
-
-        public ValueTask PublishAsync(EventEnvelope envelope, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
-
-        public ValueTask PublishBatchAsync(ReadOnlyMemory<EventEnvelope> envelopes, CancellationToken cancellationToken = default)
-            => _held.TrySetResult() ? new ValueTask(_released.Task) : ValueTask.CompletedTask;
     }
 }
