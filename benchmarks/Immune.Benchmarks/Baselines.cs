@@ -33,6 +33,17 @@ public sealed class HeldBatchStream(IBatchEventStream inner) : IBatchEventStream
 
     public void Release() => _released.TrySetResult();
 
+    /// <summary>Releases the held call and waits until <paramref name="service"/> delivered all <paramref name="expected"/> envelopes.</summary>
+    public async Task DrainAsync(ImmuneService service, long expected)
+    {
+        Release();
+        await service.FlushAsync();
+        if (service.GetDeliveryStats().Delivered != expected)
+        {
+            throw new InvalidOperationException("Not every envelope was delivered: " + service.GetDeliveryStats());
+        }
+    }
+
     public ValueTask PublishAsync(EventEnvelope envelope, CancellationToken cancellationToken = default) => inner.PublishAsync(envelope, cancellationToken);
 
     public async ValueTask PublishBatchAsync(ReadOnlyMemory<EventEnvelope> envelopes, CancellationToken cancellationToken = default)

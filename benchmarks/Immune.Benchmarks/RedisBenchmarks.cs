@@ -36,17 +36,7 @@ public class RedisBenchmarks
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Envelopes, Description = "ceiling: pipelined XADD on the connection")]
-    public async Task PipelinedXadd()
-    {
-        IDatabase db = _connection.GetDatabase();
-        var added = new Task[Envelopes];
-        for (int i = 0; i < Envelopes; i++)
-        {
-            added[i] = db.StreamAddAsync(Key, _entry, maxLength: 10_000, useApproximateMaxLength: true);
-        }
-
-        await Task.WhenAll(added);
-    }
+    public Task PipelinedXadd() => RedisBench.PipelinedXaddAsync(_connection, Key, _entry, Envelopes);
 
     [Benchmark(OperationsPerInvoke = Envelopes, Description = "serial awaited XADD")]
     public async Task SerialXadd()
@@ -104,5 +94,18 @@ internal static class RedisBench
 
         EventEnvelope envelope = stream.Envelopes[0];
         return (server, connection, [new("type", envelope.Type), new("id", envelope.Id), new("envelope", ImmuneJson.SerializeToUtf8Bytes(envelope))]);
+    }
+
+    /// <summary>The ceiling: <paramref name="count"/> XADDs of one entry, all in flight on the connection at once.</summary>
+    public static async Task PipelinedXaddAsync(ConnectionMultiplexer connection, string key, NameValueEntry[] entry, int count)
+    {
+        IDatabase db = connection.GetDatabase();
+        var added = new Task[count];
+        for (int i = 0; i < count; i++)
+        {
+            added[i] = db.StreamAddAsync(key, entry, maxLength: 10_000, useApproximateMaxLength: true);
+        }
+
+        await Task.WhenAll(added);
     }
 }
