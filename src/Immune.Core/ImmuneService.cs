@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using Immune.Delivery;
 using Immune.Folding;
 using Immune.Internal;
+using Immune.Storage;
 using Immune.Spool;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -276,9 +277,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
             CriticalIssues = critical,
             Occurrences = occurrences,
             LastEvents = last,
-            Status = critical > 0 ? ImmuneHealthStatus.Critical
-                : bySeverity[ImmuneSeverity.Warning] > 0 ? ImmuneHealthStatus.Degraded
-                : ImmuneHealthStatus.Healthy,
+            Status = Tally.StatusOf(bySeverity[ImmuneSeverity.Warning], critical),
             Window = window,
             GeneratedAt = now,
             CountsBySeverity = bySeverity,

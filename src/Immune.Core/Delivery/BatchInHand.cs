@@ -12,7 +12,7 @@ internal sealed class BatchInHand(int capacity)
     private const int Abandoned = int.MinValue;
 
     private readonly PendingEnvelope[] _items = new PendingEnvelope[capacity];
-    private readonly Delivery[] _results = new Delivery[capacity];
+    private readonly Settlement[] _results = new Settlement[capacity];
     private int _claimed; // results before it are final; the loop moves it by CAS, disposal swaps it to Abandoned
 
     /// <summary>Gets how many envelopes are in hand; 0 between batches.</summary>
@@ -59,7 +59,7 @@ internal sealed class BatchInHand(int capacity)
     /// Records <paramref name="delivery"/> as the result of the next <paramref name="count"/> envelopes. Returns
     /// <see langword="false"/> when disposal has abandoned the batch: then it counted and reported them, not the loop.
     /// </summary>
-    public bool TryClaim(int count, in Delivery delivery, out PendingEnvelope first)
+    public bool TryClaim(int count, in Settlement delivery, out PendingEnvelope first)
     {
         int from = Volatile.Read(ref _claimed);
         first = default;
@@ -78,7 +78,7 @@ internal sealed class BatchInHand(int capacity)
     }
 
     /// <summary>Claims what is left of the batch with one result (after a fault in the loop).</summary>
-    public bool TryClaimRest(in Delivery delivery, out PendingEnvelope first, out int rest)
+    public bool TryClaimRest(in Settlement delivery, out PendingEnvelope first, out int rest)
     {
         int claimed = Volatile.Read(ref _claimed);
         first = default;
@@ -90,7 +90,7 @@ internal sealed class BatchInHand(int capacity)
     /// Adds the final results to <paramref name="tally"/>: all of them when the batch is done, else those claimed so far.
     /// Returns how many it counted: one reading of a counter the loop moves meanwhile, for the caller to use again.
     /// </summary>
-    public int CountClaimed(ref Tally tally)
+    public int CountClaimed(ref DeliveryTally tally)
     {
         int claimed = Claimed;
         for (int i = 0; i < claimed; i++)
@@ -102,7 +102,7 @@ internal sealed class BatchInHand(int capacity)
     }
 
     /// <summary>Settles a delivered batch into <paramref name="tally"/> and empties the hand.</summary>
-    public void Settle(ref Tally tally)
+    public void Settle(ref DeliveryTally tally)
     {
         CountClaimed(ref tally);
         Count = 0;
@@ -112,7 +112,7 @@ internal sealed class BatchInHand(int capacity)
     /// Gives up on the batch: claimed results count as they are (the loop reports them); the rest is returned, with
     /// the oldest of it, for the caller to count and report as dropped. Empties the hand.
     /// </summary>
-    public int Abandon(ref Tally tally, out PendingEnvelope first)
+    public int Abandon(ref DeliveryTally tally, out PendingEnvelope first)
     {
         first = default;
         if (Count == 0)

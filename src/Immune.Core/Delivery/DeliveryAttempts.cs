@@ -15,7 +15,7 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
     /// Takes the final result of <paramref name="count"/> envelopes from index <paramref name="from"/> of the batch;
     /// <see langword="false"/> when disposal abandoned the batch meanwhile (then it counted them).
     /// </summary>
-    public delegate bool Claim(int from, int count, in Delivery delivery);
+    public delegate bool Claim(int from, int count, in Settlement delivery);
 
     /// <summary>Delivers <paramref name="envelopes"/>, the batch in hand, claiming results in order; false when disposal took the batch.</summary>
     /// <param name="batch">The batch in hand, for the envelopes' queue times, shedding class and logs.</param>
@@ -30,7 +30,7 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
             int expired = Expired(batch, next, count - next);
             if (expired > 0)
             {
-                if (!claim(next, expired, new Delivery(Outcome.FailedTimeout, 0, null, TimeSpan.Zero)))
+                if (!claim(next, expired, new Settlement(Outcome.FailedTimeout, 0, null, TimeSpan.Zero)))
                 {
                     return false;
                 }
@@ -42,7 +42,7 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
             long started = timeProvider.GetTimestamp();
             StreamCall.Run run = await call.InvokeAsync(envelopes[next..]).ConfigureAwait(false);
             health.Observe(run);
-            if (run.Delivered > 0 && !claim(next, run.Delivered, new Delivery(Outcome.Delivered, 1, null, timeProvider.GetElapsedTime(started))))
+            if (run.Delivered > 0 && !claim(next, run.Delivered, new Settlement(Outcome.Delivered, 1, null, timeProvider.GetElapsedTime(started))))
             {
                 return false;
             }
@@ -128,7 +128,7 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
         }
     }
 
-    private Delivery Final(in Attempt outcome, int attempts, long started)
+    private Settlement Final(in Attempt outcome, int attempts, long started)
         => new(outcome.Outcome, attempts, outcome.Exception, timeProvider.GetElapsedTime(started));
 
     /// <summary>Counts the envelopes from <paramref name="from"/> whose delivery time ran out: queue times only grow, so they lead.</summary>

@@ -43,7 +43,7 @@ internal sealed class DeliveryPipeline
     private long _lastSequence;
     private long _durableThrough; // what disposal had settled before it gave up on the rest: those stay spooled
     private bool _spoolFrozen;
-    private Tally _settled;
+    private DeliveryTally _settled;
     private bool _abandoned;
     private bool _stopping;
     private TaskCompletionSource? _wakeup;
@@ -170,7 +170,7 @@ internal sealed class DeliveryPipeline
     {
         lock (_gate)
         {
-            Tally tally = _settled;
+            DeliveryTally tally = _settled;
             int claimed = _batch.CountClaimed(ref tally);
             return tally.ToStats(_lastSequence, _queue.Count + (_batch.Count - claimed) + _spilled, _health.FailingSince);
         }
@@ -491,7 +491,7 @@ internal sealed class DeliveryPipeline
             {
                 // Nothing in delivery should throw; if it does, what is in hand fails and the loop lives on.
                 _reporter.LoopFault(exception);
-                var failed = new Delivery(Outcome.FailedStreamError, 0, exception, TimeSpan.Zero);
+                var failed = new Settlement(Outcome.FailedStreamError, 0, exception, TimeSpan.Zero);
                 if (!_batch.TryClaimRest(failed, out PendingEnvelope first, out int rest))
                 {
                     return;
@@ -536,7 +536,7 @@ internal sealed class DeliveryPipeline
     }
 
     /// <summary>Claims the result of <paramref name="count"/> envelopes from <paramref name="from"/> and reports it, unless disposal took the batch.</summary>
-    private bool Claim(int from, int count, in Delivery delivery)
+    private bool Claim(int from, int count, in Settlement delivery)
     {
         if (!_batch.TryClaim(count, delivery, out PendingEnvelope first))
         {

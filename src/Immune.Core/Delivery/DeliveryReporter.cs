@@ -27,7 +27,7 @@ internal sealed partial class DeliveryReporter(ILogger logger, ImmuneMetrics met
     }
 
     /// <summary>Reports how one envelope, or every envelope of one batch call, ended.</summary>
-    public void Settled(in PendingEnvelope first, int count, EventEnvelope? envelope, in Delivery delivery)
+    public void Settled(in PendingEnvelope first, int count, EventEnvelope? envelope, in Settlement delivery)
     {
         try
         {

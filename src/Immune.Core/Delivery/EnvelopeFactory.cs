@@ -31,10 +31,11 @@ internal sealed class EnvelopeFactory(string source, string instanceId)
             {
                 AgentId = e.AgentId, Module = e.Module, Meta = e.Meta,
             },
-            _ => new ImmuneEventRepeatedPayload(e.Id, e.Severity, e.Type, e.Message, e.Occurrences, e.CreatedAt, e.LastSeenAt)
+            EnvelopeKind.EventRepeated => new ImmuneEventRepeatedPayload(e.Id, e.Severity, e.Type, e.Message, e.Occurrences, e.CreatedAt, e.LastSeenAt)
             {
                 AgentId = e.AgentId, Module = e.Module, Meta = e.Meta,
             },
+            _ => throw new ArgumentOutOfRangeException(nameof(pending), pending.Kind, "An envelope kind without a payload."),
         };
 
         if (_lastMeta is null || _lastCorrelation != pending.Correlation)

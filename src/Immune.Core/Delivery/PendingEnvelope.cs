@@ -2,15 +2,6 @@ using System.Diagnostics;
 
 namespace Immune.Delivery;
 
-/// <summary>The kind of envelope a <see cref="PendingEnvelope"/> becomes.</summary>
-internal enum EnvelopeKind : byte
-{
-    EventPublished,
-    CriticalEvent,
-    SeverityChanged,
-    EventRepeated,
-}
-
 /// <summary>
 /// An envelope waiting for delivery, kept as the facts it is made of. The envelope object, its id and correlation
 /// string are built by the delivery loop, off the caller's path, so that recording an event allocates only the event.
@@ -33,13 +24,7 @@ internal readonly record struct PendingEnvelope(
     public static PendingEnvelope Replayed(long sequence, EventEnvelope envelope)
     {
         ImmunePayload p = envelope.Payload;
-        EnvelopeKind kind = envelope.Type switch
-        {
-            ImmuneEventTypes.EventPublished => EnvelopeKind.EventPublished,
-            ImmuneEventTypes.CriticalEvent => EnvelopeKind.CriticalEvent,
-            ImmuneEventTypes.SeverityChanged => EnvelopeKind.SeverityChanged,
-            _ => EnvelopeKind.EventRepeated,
-        };
+        EnvelopeKind kind = EnvelopeKinds.Of(envelope.Type);
         var source = new ImmuneEvent(p.EventId, envelope.Timestamp, p.Severity, p.Type, p.Message);
         return new PendingEnvelope(sequence, kind, source, envelope.Timestamp, default, default) { Built = envelope };
     }
@@ -53,11 +38,5 @@ internal readonly record struct PendingEnvelope(
     /// <summary>Gets whether the queue must keep this envelope ahead of INFO and WARNING ones.</summary>
     public bool IsCritical => Event.Severity == ImmuneSeverity.Critical;
 
-    public string Type => Kind switch
-    {
-        EnvelopeKind.EventPublished => ImmuneEventTypes.EventPublished,
-        EnvelopeKind.CriticalEvent => ImmuneEventTypes.CriticalEvent,
-        EnvelopeKind.SeverityChanged => ImmuneEventTypes.SeverityChanged,
-        _ => ImmuneEventTypes.EventRepeated,
-    };
+    public string Type => EnvelopeKinds.TypeOf(Kind);
 }

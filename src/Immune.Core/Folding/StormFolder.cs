@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Immune.Delivery;
 using Immune.Internal;
+using Immune.Storage;
 
 namespace Immune.Folding;
 

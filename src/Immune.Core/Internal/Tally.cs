@@ -35,8 +35,11 @@ internal struct Tally
         return tally;
     }
 
-    public readonly ImmuneHealthStatus Status
-        => Critical > 0 ? ImmuneHealthStatus.Critical : Warning > 0 ? ImmuneHealthStatus.Degraded : ImmuneHealthStatus.Healthy;
+    public readonly ImmuneHealthStatus Status => StatusOf(Warning, Critical);
+
+    /// <summary>The one health-status rule: any CRITICAL is Critical, else any WARNING is Degraded, else Healthy.</summary>
+    public static ImmuneHealthStatus StatusOf(int warning, int critical)
+        => critical > 0 ? ImmuneHealthStatus.Critical : warning > 0 ? ImmuneHealthStatus.Degraded : ImmuneHealthStatus.Healthy;
 
     public readonly int Count(ImmuneSeverity severity) => severity switch
     {

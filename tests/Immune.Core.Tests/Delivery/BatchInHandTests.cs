@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Immune.Delivery;
-using DeliveryResult = Immune.Delivery.Delivery;
+using DeliveryResult = Immune.Delivery.Settlement;
 
 namespace Immune.Tests.Delivery;
 
@@ -33,7 +33,7 @@ public sealed class BatchInHandTests
     public void TryClaim_InOrder_CountsWhatIsFinalAndSettleCountsAll()
     {
         (BatchInHand batch, _) = Filled(4, 4);
-        var tally = default(Tally);
+        var tally = default(DeliveryTally);
 
         batch.TryClaim(1, Delivered, out PendingEnvelope first).ShouldBeTrue();
         first.Sequence.ShouldBe(1);
@@ -50,7 +50,7 @@ public sealed class BatchInHandTests
     public void Abandon_AfterSomeClaims_ReturnsTheRestAndTheLoopCanClaimNoMore()
     {
         (BatchInHand batch, _) = Filled(4, 4);
-        var tally = default(Tally);
+        var tally = default(DeliveryTally);
         batch.TryClaim(1, Delivered, out _).ShouldBeTrue();
 
         batch.Abandon(ref tally, out PendingEnvelope first).ShouldBe(3);
@@ -68,7 +68,7 @@ public sealed class BatchInHandTests
         for (int run = 0; run < 2_000; run++)
         {
             (BatchInHand batch, _) = Filled(8, 8);
-            var tally = default(Tally);
+            var tally = default(DeliveryTally);
             int claimedByLoop = 0, started = 0;
             int pause = random.Next(200);
             Task loop = Task.Run(() =>

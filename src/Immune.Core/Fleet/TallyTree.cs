@@ -1,4 +1,6 @@
-namespace Immune.Internal;
+using Immune.Internal;
+
+namespace Immune.Fleet;
 
 /// <summary>
 /// Items ordered by time, each carrying a <see cref="Tally"/>, with the tally of every item at or after a given time in

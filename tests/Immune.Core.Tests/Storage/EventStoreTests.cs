@@ -1,6 +1,6 @@
-using Immune.Internal;
+using Immune.Storage;
 
-namespace Immune.Tests.Internal;
+namespace Immune.Tests.Storage;
 
 public sealed class EventStoreTests
 {

@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace Immune.Internal;
+namespace Immune.Storage;
 
 /// <summary>A Fenwick (binary indexed) tree of counts over fixed slots: point update and range count in O(log n).</summary>
 /// <typeparam name="T">The count type: <see cref="int"/> for events, <see cref="long"/> for occurrences.</typeparam>

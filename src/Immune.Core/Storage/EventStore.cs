@@ -1,4 +1,4 @@
-namespace Immune.Internal;
+namespace Immune.Storage;
 
 /// <summary>
 /// The retained events: a ring of the newest <c>capacity</c> events in id order, which is also time order

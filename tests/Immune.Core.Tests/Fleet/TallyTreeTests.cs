@@ -1,6 +1,7 @@
+using Immune.Fleet;
 using Immune.Internal;
 
-namespace Immune.Tests.Internal;
+namespace Immune.Tests.Fleet;
 
 public sealed class TallyTreeTests
 {

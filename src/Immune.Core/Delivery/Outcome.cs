@@ -1,0 +1,10 @@
+namespace Immune.Delivery;
+
+/// <summary>How one envelope (or one attempt) ended.</summary>
+internal enum Outcome : byte
+{
+    Delivered,
+    FailedTimeout,
+    FailedStreamError,
+    DroppedShutdown,
+}
