@@ -311,7 +311,16 @@ internal sealed class DeliveryPipeline
         }
 
         _readBack.Clear();
-        bool read = _spooler!.Spool.Read(from, max, _readBack) && _readBack.Count > 0;
+        bool read;
+        try
+        {
+            read = _spooler!.Spool.Read(from, max, _readBack) && _readBack.Count > 0;
+        }
+        catch (Exception)
+        {
+            read = false; // the loop never dies: what waited on a spool that cannot be read is shed and counted below
+        }
+
         PendingEnvelope lost = default;
         long lostCount = 0;
         int count = 0;
@@ -348,7 +357,7 @@ internal sealed class DeliveryPipeline
         _readBack.Clear();
         if (lostCount > 0)
         {
-            _spooler.TellUnavailable();
+            _spooler!.TellUnavailable();
             _reporter.Dropped(lost, lostCount, Reasons.SpoolFull);
         }
 

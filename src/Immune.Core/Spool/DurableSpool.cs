@@ -1,6 +1,3 @@
-using System.Buffers.Binary;
-using Microsoft.Win32.SafeHandles;
-
 namespace Immune.Spool;
 
 /// <summary>
@@ -12,43 +9,31 @@ namespace Immune.Spool;
 internal sealed class DurableSpool : IDisposable
 {
     private const string LockName = "spool.lock";
-    private const string ProgressName = "progress";
     private const string SegmentSuffix = ".seg";
+    private const int ReadChunk = 256 << 10;
 
+    // Lock order: the pipeline's lock, then _gate (appends, reads, the segment list; never held across an fsync).
+    // The forcing turn (fsyncs, deletions) is taken outside both, and takes _gate only briefly.
+    private readonly Gate _gate = new();
+    private readonly ForcingTurn _turn = new();
     private readonly string _directory;
     private readonly long _capacity;
     private readonly long _segmentSize;
     private readonly bool _syncEveryWrite;
     private readonly FileStream _lock;
-    private readonly Gate _gate = new();      // appends, reads and the segment list: never held across an fsync
-    private readonly object _syncGate = new(); // guards _forcing; waiters for an fsync sleep on it (Monitor.Wait)
-    private bool _forcing;                      // one fsync (and deletion) at a time, outside every lock
-    private readonly List<Segment> _unflushed = []; // segments written since their last fsync, but the current one
-    private long _writtenThrough; // the last sequence handed to the operating system
-    private long _durableThrough; // the last sequence forced to the disk
-    private long _forced;         // how many times the files were forced to the disk, for tests of group commit
-    private readonly List<Segment> _segments = []; // oldest first; the last one is written to
+    private readonly List<SpoolSegment> _segments = [];  // oldest first; the last one is written to
+    private readonly List<SpoolSegment> _unflushed = []; // written since their last fsync, but the current one
     private readonly List<string> _recoveredFiles = [];
     private readonly Queue<(long Sequence, int Size)> _unsettled = new(); // the records written, oldest first, until settled
-    private long _unsettledBytes;
-    private long _nextSegment;
+    private PreviousRun? _previous; // what a previous owner left, until recovered
+    private (SpoolSegment Segment, long Offset, long Sequence)? _readCursor; // where the last read stopped: the next record
+    private byte[] _readBuffer = [];
+    private long _unsettledBytes, _writtenThrough, _nextSegment, _forced;
     private long _run; // this owner's first segment number: names its sequence space in segment names and progress
     private bool _unavailable;
 
     private DurableSpool(string directory, long capacity, bool syncEveryWrite, FileStream lockFile)
-    {
-        _directory = directory;
-        _capacity = capacity;
-        _segmentSize = Math.Clamp(capacity / 4, 64 << 10, 16 << 20);
-        _syncEveryWrite = syncEveryWrite;
-        _lock = lockFile;
-    }
-
-    private readonly List<string> _previousFiles = []; // a previous owner's segments, in writing order, until recovered
-    private (long Run, long SettledThrough) _previousProgress;
-    private const int ReadChunk = 256 << 10;
-    private (Segment Segment, long Offset, long Sequence)? _readCursor; // where the last read stopped: the next record
-    private byte[] _readBuffer = [];
+        => (_directory, _capacity, _segmentSize, _syncEveryWrite, _lock) = (directory, capacity, Math.Clamp(capacity / 4, 64 << 10, 16 << 20), syncEveryWrite, lockFile);
 
     /// <summary>Gets whether a disk fault made the spool give up; envelopes then stay in memory only.</summary>
     public bool Unavailable => Volatile.Read(ref _unavailable);
@@ -81,7 +66,8 @@ internal sealed class DurableSpool : IDisposable
         var spool = new DurableSpool(full, capacity, syncEveryWrite, lockFile);
         try
         {
-            spool.FindPrevious();
+            spool._previous = PreviousRun.Find(full, SegmentSuffix);
+            spool._nextSegment = spool._previous.NextSegment;
             spool._run = spool._nextSegment;
             spool.StartSegment();
             return spool;
@@ -123,7 +109,7 @@ internal sealed class DurableSpool : IDisposable
 
             try
             {
-                Segment current = _segments[^1];
+                SpoolSegment current = _segments[^1];
                 if (current.Length > 0 && current.Length + record.Length > _segmentSize)
                 {
                     _unflushed.Add(current); // forced to the disk by the next sync, outside this lock
@@ -150,7 +136,7 @@ internal sealed class DurableSpool : IDisposable
     internal long ForcedCount => Volatile.Read(ref _forced);
 
     /// <summary>Gets the last sequence forced to the disk.</summary>
-    internal long DurableThrough => Volatile.Read(ref _durableThrough);
+    internal long DurableThrough => _turn.DurableThrough;
 
     /// <summary>Gets whether every write is forced to the disk before its publish returns (<see cref="ImmuneOptions.SpoolSyncInterval"/> zero).</summary>
     public bool SyncsEveryWrite => _syncEveryWrite;
@@ -163,12 +149,12 @@ internal sealed class DurableSpool : IDisposable
     /// <returns>False when the disk failed; the spool is then unavailable.</returns>
     public bool WaitDurable(long sequence)
     {
-        if (Volatile.Read(ref _durableThrough) >= sequence)
+        if (_turn.DurableThrough >= sequence)
         {
             return true;
         }
 
-        if (!EnterForcing(sequence))
+        if (!_turn.Enter(sequence))
         {
             return true; // an fsync that started after this record was written covered it
         }
@@ -179,38 +165,7 @@ internal sealed class DurableSpool : IDisposable
         }
         finally
         {
-            ExitForcing();
-        }
-    }
-
-    /// <summary>
-    /// Waits until no fsync is in flight and claims the next; returns false instead when, meanwhile, the records
-    /// through <paramref name="covered"/> reached the disk. Waiters sleep together and wake together (group commit).
-    /// </summary>
-    private bool EnterForcing(long covered = long.MaxValue)
-    {
-        lock (_syncGate)
-        {
-            while (_forcing)
-            {
-                Monitor.Wait(_syncGate);
-                if (Volatile.Read(ref _durableThrough) >= covered)
-                {
-                    return false;
-                }
-            }
-
-            _forcing = true;
-            return true;
-        }
-    }
-
-    private void ExitForcing()
-    {
-        lock (_syncGate)
-        {
-            _forcing = false;
-            Monitor.PulseAll(_syncGate);
+            _turn.Exit();
         }
     }
 
@@ -222,7 +177,7 @@ internal sealed class DurableSpool : IDisposable
     /// <returns>False when the disk failed; the spool is then unavailable.</returns>
     public bool Sync(long settledThrough)
     {
-        EnterForcing();
+        _turn.Enter();
         try
         {
             if (Unavailable || !ForceToDisk())
@@ -230,7 +185,7 @@ internal sealed class DurableSpool : IDisposable
                 return false;
             }
 
-            var settled = new List<Segment>();
+            var settled = new List<SpoolSegment>();
             string[] recovered;
             lock (_gate)
             {
@@ -250,13 +205,13 @@ internal sealed class DurableSpool : IDisposable
                     File.Delete(file); // their unsettled records were written again, and are on the disk now
                 }
 
-                foreach (Segment segment in settled)
+                foreach (SpoolSegment segment in settled)
                 {
                     segment.Close();
                     File.Delete(SegmentPath(_run, segment.Number));
                 }
 
-                WriteProgress(_run, settledThrough);
+                SpoolProgress.Write(_directory, _run, settledThrough);
                 return true;
             }
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
@@ -267,14 +222,14 @@ internal sealed class DurableSpool : IDisposable
         }
         finally
         {
-            ExitForcing();
+            _turn.Exit();
         }
     }
 
     /// <summary>Forces every segment written since the last time to the disk; the caller holds the forcing turn.</summary>
     private bool ForceToDisk()
     {
-        Segment[] segments;
+        SpoolSegment[] segments;
         long through;
         lock (_gate)
         {
@@ -285,12 +240,12 @@ internal sealed class DurableSpool : IDisposable
 
         try
         {
-            foreach (Segment segment in segments)
+            foreach (SpoolSegment segment in segments)
             {
                 RandomAccess.FlushToDisk(segment.Handle!); // a handle closes only in a forcing turn, which the caller holds
             }
 
-            Volatile.Write(ref _durableThrough, through);
+            _turn.Durable(through);
             Interlocked.Increment(ref _forced);
             return true;
         }
@@ -303,12 +258,12 @@ internal sealed class DurableSpool : IDisposable
 
     public void Dispose()
     {
-        EnterForcing();
+        _turn.Enter();
         try
         {
             lock (_gate)
             {
-                foreach (Segment segment in _segments)
+                foreach (SpoolSegment segment in _segments)
                 {
                     segment.Close();
                 }
@@ -318,13 +273,13 @@ internal sealed class DurableSpool : IDisposable
         }
         finally
         {
-            ExitForcing();
+            _turn.Exit();
         }
     }
 
-    private Segment StartSegment()
+    private SpoolSegment StartSegment()
     {
-        var segment = new Segment(_nextSegment, File.OpenHandle(SegmentPath(_run, _nextSegment), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None));
+        var segment = new SpoolSegment(_nextSegment, File.OpenHandle(SegmentPath(_run, _nextSegment), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None));
         _nextSegment++;
         _segments.Add(segment);
         return segment;
@@ -333,102 +288,20 @@ internal sealed class DurableSpool : IDisposable
     /// <summary>A segment's file: <c>&lt;run&gt;-&lt;number&gt;.seg</c>, so that names sort in writing order.</summary>
     private string SegmentPath(long run, long number) => Path.Combine(_directory, $"{run:D12}-{number:D12}{SegmentSuffix}");
 
-    /// <summary>Records that in this run's segments every sequence up to <paramref name="settledThrough"/> is settled.</summary>
-    private void WriteProgress(long run, long settledThrough)
-    {
-        Span<byte> data = stackalloc byte[20];
-        BinaryPrimitives.WriteInt64LittleEndian(data, run);
-        BinaryPrimitives.WriteInt64LittleEndian(data[8..], settledThrough);
-        BinaryPrimitives.WriteUInt32LittleEndian(data[16..], SpoolRecord.Crc32C(data[..16]));
-        string temporary = Path.Combine(_directory, ProgressName + ".tmp");
-        using (SafeFileHandle handle = File.OpenHandle(temporary, FileMode.Create, FileAccess.Write))
-        {
-            RandomAccess.Write(handle, data, 0);
-            RandomAccess.FlushToDisk(handle);
-        }
-
-        File.Move(temporary, Path.Combine(_directory, ProgressName), overwrite: true);
-    }
-
-    /// <summary>Finds what a previous owner left: its progress and its segment files (read later, by <see cref="Recover"/>).</summary>
-    private void FindPrevious()
-    {
-        _previousProgress = ReadProgress();
-        string[] files = Directory.GetFiles(_directory, "*" + SegmentSuffix);
-        Array.Sort(files, StringComparer.Ordinal);
-        foreach (string file in files)
-        {
-            string[] name = Path.GetFileNameWithoutExtension(file).Split('-');
-            if (name.Length == 2 && long.TryParse(name[0], out _) && long.TryParse(name[1], out long number))
-            {
-                _nextSegment = Math.Max(_nextSegment, number + 1);
-                _previousFiles.Add(file);
-            }
-        }
-    }
-
     /// <summary>
-    /// Hands every intact record a previous owner left unsettled to <paramref name="replay"/>, oldest first, one file
-    /// in memory at a time (so a backlog of any size streams through); cuts a damaged file at its damage and moves it
-    /// aside. The files replayed from are deleted by the next <see cref="Sync"/>, once their records are written again.
-    /// Called once, at start, without the spool's lock: <paramref name="replay"/> may append.
+    /// Hands every intact record a previous owner left unsettled to <paramref name="replay"/>, oldest first, streaming
+    /// one file at a time; damaged files are cut and moved aside. The files replayed from are deleted by the next
+    /// <see cref="Sync"/>, once their records are written again. Called once, at start, without the spool's lock:
+    /// <paramref name="replay"/> may append.
     /// </summary>
     public SpoolRecovery Recover(Action<EventEnvelope> replay)
     {
-        (long run, long settledThrough) progress = _previousProgress;
-        long replayed = 0;
-        int damagedRegions = 0;
-        var movedAside = new List<string>();
-        foreach (string file in _previousFiles)
+        PreviousRun previous = _previous ?? throw new InvalidOperationException("The spool was recovered already.");
+        _previous = null;
+        return previous.Replay(replay, file =>
         {
-            long run = long.Parse(Path.GetFileNameWithoutExtension(file).Split('-')[0], System.Globalization.CultureInfo.InvariantCulture);
-            byte[] data = File.ReadAllBytes(file);
-            int offset = 0;
-            bool damaged = false;
-            while (offset < data.Length)
-            {
-                if (!SpoolRecord.TryDecode(data.AsSpan(offset), out long sequence, out ReadOnlySpan<byte> payload, out int size))
-                {
-                    damaged = true; // a torn tail, zeroes or a flipped byte: nothing after it can be trusted
-                    break;
-                }
-
-                offset += size;
-                if (run == progress.run && sequence <= progress.settledThrough)
-                {
-                    continue; // settled before the previous owner stopped
-                }
-
-                EventEnvelope envelope;
-                try
-                {
-                    envelope = ImmuneJson.DeserializeEnvelope(payload);
-                }
-                catch (System.Text.Json.JsonException)
-                {
-                    damaged = true; // intact framing around a document that is not an envelope: never replayed
-                    continue;
-                }
-
-                replay(envelope);
-                replayed++;
-            }
-
-            if (damaged)
-            {
-                damagedRegions++;
-                string aside = $"{file}.damaged";
-                File.Move(file, aside, overwrite: true);
-                movedAside.Add(aside);
-            }
-            else
-            {
-                lock (_gate) { _recoveredFiles.Add(file); }
-            }
-        }
-
-        _previousFiles.Clear();
-        return new SpoolRecovery(replayed, damagedRegions, movedAside);
+            lock (_gate) { _recoveredFiles.Add(file); }
+        });
     }
 
     /// <summary>
@@ -442,7 +315,7 @@ internal sealed class DurableSpool : IDisposable
         {
             try
             {
-                (Segment segment, long offset) = Start(fromSequence);
+                (SpoolSegment segment, long offset) = Start(fromSequence);
                 int index = _segments.IndexOf(segment);
                 while (into.Count < max && index < _segments.Count)
                 {
@@ -490,7 +363,7 @@ internal sealed class DurableSpool : IDisposable
 
                 return true;
             }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ObjectDisposedException or System.Text.Json.JsonException)
             {
                 Volatile.Write(ref _unavailable, true);
                 return false;
@@ -499,14 +372,14 @@ internal sealed class DurableSpool : IDisposable
     }
 
     /// <summary>Where to start reading for <paramref name="fromSequence"/>: where the last read stopped, or the start of the segment holding it.</summary>
-    private (Segment Segment, long Offset) Start(long fromSequence)
+    private (SpoolSegment Segment, long Offset) Start(long fromSequence)
     {
         if (_readCursor is { } cursor && cursor.Sequence <= fromSequence && _segments.Contains(cursor.Segment))
         {
             return (cursor.Segment, cursor.Offset);
         }
 
-        foreach (Segment segment in _segments)
+        foreach (SpoolSegment segment in _segments)
         {
             if (segment.LastSequence is long last && last >= fromSequence)
             {
@@ -517,48 +390,4 @@ internal sealed class DurableSpool : IDisposable
         return (_segments[^1], _segments[^1].Length);
     }
 
-    private (long Run, long SettledThrough) ReadProgress()
-    {
-        try
-        {
-            byte[] data = File.ReadAllBytes(Path.Combine(_directory, ProgressName));
-            if (data.Length == 20 && SpoolRecord.Crc32C(data.AsSpan(0, 16)) == BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(16)))
-            {
-                return (BinaryPrimitives.ReadInt64LittleEndian(data), BinaryPrimitives.ReadInt64LittleEndian(data.AsSpan(8)));
-            }
-        }
-        catch (FileNotFoundException)
-        {
-        }
-
-        return (long.MinValue, long.MinValue); // no trustworthy progress: replay everything (at-least-once)
-    }
-
-    private sealed class Segment(long number, SafeFileHandle handle)
-    {
-        public long Number { get; } = number;
-
-        public SafeFileHandle? Handle { get; private set; } = handle;
-
-        public long Length { get; set; }
-
-        public long? LastSequence { get; set; }
-
-        public void Close()
-        {
-            Handle?.Dispose();
-            Handle = null;
-        }
-    }
-}
-
-/// <summary>What recovery found: how many envelopes it replayed, and the damage it cut off (files moved aside).</summary>
-internal readonly record struct SpoolRecovery(long Replayed, int DamagedRegions, IReadOnlyList<string> MovedAside);
-
-/// <summary>What became of one envelope given to the spool.</summary>
-internal enum SpoolWrite
-{
-    Written,
-    Full,
-    Unavailable,
 }

@@ -1,0 +1,51 @@
+namespace Immune.Spool;
+
+/// <summary>
+/// Turns at forcing the spool to the disk: one fsync (or deletion) at a time, outside every other lock. Callers that
+/// wait for a turn sleep together and wake together, and those whose records the finished fsync covered return
+/// without taking one (group commit).
+/// </summary>
+internal sealed class ForcingTurn
+{
+    private readonly object _gate = new(); // waiters sleep on it (Monitor.Wait), so a plain object, not a Lock
+    private bool _forcing;
+    private long _durableThrough;
+
+    /// <summary>Gets the last sequence forced to the disk.</summary>
+    public long DurableThrough => Volatile.Read(ref _durableThrough);
+
+    /// <summary>
+    /// Waits until no turn is taken and takes it; returns false instead when, meanwhile, a turn forced the records
+    /// through <paramref name="covered"/> to the disk.
+    /// </summary>
+    public bool Enter(long covered = long.MaxValue)
+    {
+        lock (_gate)
+        {
+            while (_forcing)
+            {
+                Monitor.Wait(_gate);
+                if (DurableThrough >= covered)
+                {
+                    return false;
+                }
+            }
+
+            _forcing = true;
+            return true;
+        }
+    }
+
+    /// <summary>Records that every sequence through <paramref name="through"/> is on the disk; the caller holds the turn.</summary>
+    public void Durable(long through) => Volatile.Write(ref _durableThrough, through);
+
+    /// <summary>Gives the turn back and wakes every waiter.</summary>
+    public void Exit()
+    {
+        lock (_gate)
+        {
+            _forcing = false;
+            Monitor.PulseAll(_gate);
+        }
+    }
+}
