@@ -122,7 +122,7 @@ public sealed class BatchDeliveryTests
 
         // The late call reads its batch as it was handed over: nothing cleared, nothing of later batches.
         held.ToArray().Select(e => e?.Id).ShouldBe(ids);
-        stream.Accepted.Count.ShouldBe(12);
+        stream.Accepted.Count.ShouldBe(16 - ids.Length); // the first batch held whatever was queued when it was taken (1 to 4); the rest went on
     }
 
     /// <summary>A batch stream whose first call never completes and keeps its memory; later calls succeed.</summary>
