@@ -35,11 +35,7 @@ internal sealed class DeliveryPipeline
     private readonly BatchInHand _batch;
     private EventEnvelope[] _built; // the envelopes of the batch in hand; replaced, never cleared, when a call that may still read it was abandoned
     private readonly SpoolWriter? _spooler;
-    private readonly Queue<long> _spilledQueuedAt = new(); // the queue times of the envelopes waiting on disk only, in order
-    private readonly List<(long Sequence, EventEnvelope Envelope)> _readBack = [];
-    private readonly List<PendingEnvelope> _readItems = [];
-    private long _spilled;     // envelopes waiting on disk only: the spool is the queue beyond QueueCapacity
-    private long _spilledFrom; // the oldest of them (when _spilled > 0)
+    private readonly DiskBacklog? _onDisk; // with a spool: the envelopes waiting there only, beyond QueueCapacity
     private long _lastSequence;
     private long _durableThrough; // what disposal had settled before it gave up on the rest: those stay spooled
     private bool _spoolFrozen;
@@ -51,6 +47,7 @@ internal sealed class DeliveryPipeline
     public DeliveryPipeline(IEventStream stream, ImmuneOptions options, string instanceId, TimeProvider timeProvider, DeliveryReporter reporter, Func<double>? jitter = null, SpoolWriter? spooler = null)
     {
         _spooler = spooler;
+        _onDisk = spooler is null ? null : new DiskBacklog(spooler.Spool);
         _options = options;
         _timeProvider = timeProvider;
         _reporter = reporter;
@@ -90,9 +87,9 @@ internal sealed class DeliveryPipeline
                 {
                     queuedAt = oldest.QueuedAt;
                 }
-                else if (_spilledQueuedAt.TryPeek(out long spilledAt))
+                else if (_onDisk is not null && _onDisk.TryPeekQueuedAt(out long onDiskAt))
                 {
-                    queuedAt = spilledAt;
+                    queuedAt = onDiskAt;
                 }
                 else
                 {
@@ -172,7 +169,7 @@ internal sealed class DeliveryPipeline
         {
             DeliveryTally tally = _settled;
             int claimed = _batch.CountClaimed(ref tally);
-            return tally.ToStats(_lastSequence, _queue.Count + (_batch.Count - claimed) + _spilled, _health.FailingSince);
+            return tally.ToStats(_lastSequence, _queue.Count + (_batch.Count - claimed) + (_onDisk?.Count ?? 0), _health.FailingSince);
         }
     }
 
@@ -269,16 +266,11 @@ internal sealed class DeliveryPipeline
             return item.Sequence;
         }
 
-        if (spooled == SpoolWrite.Written && (_spilled > 0 || _queue.Count >= _options.QueueCapacity))
+        if (spooled == SpoolWrite.Written && (_onDisk!.Count > 0 || _queue.Count >= _options.QueueCapacity))
         {
             // On disk, and memory is full (or others already wait on disk, ahead of it): it waits there, in order,
             // and the loop reads it back when it comes to it. Only the spool's capacity sheds.
-            if (_spilled++ == 0)
-            {
-                _spilledFrom = item.Sequence;
-            }
-
-            _spilledQueuedAt.Enqueue(item.QueuedAt);
+            _onDisk.Add(item);
             return item.Sequence;
         }
 
@@ -292,8 +284,7 @@ internal sealed class DeliveryPipeline
         return item.Sequence;
     }
 
-    /// <summary>Whether the next envelope to deliver waits on disk: some do, and memory holds none older.</summary>
-    private bool NextIsOnDiskLocked() => _spilled > 0 && !(_queue.TryPeek(out PendingEnvelope head) && head.Sequence < _spilledFrom);
+    private bool NextIsOnDiskLocked() => _onDisk is not null && _onDisk.IsNext(_queue);
 
     /// <summary>
     /// Reads the oldest envelopes waiting on disk back into the batch in hand (the disk read runs outside the lock);
@@ -306,24 +297,12 @@ internal sealed class DeliveryPipeline
         int max;
         lock (_gate)
         {
-            from = _spilledFrom;
-            max = (int)Math.Min(_built.Length, _spilled);
+            (from, max) = (_onDisk!.From, (int)Math.Min(_built.Length, _onDisk.Count));
         }
 
-        _readBack.Clear();
-        bool read;
-        try
-        {
-            read = _spooler!.Spool.Read(from, max, _readBack) && _readBack.Count > 0;
-        }
-        catch (Exception)
-        {
-            read = false; // the loop never dies: what waited on a spool that cannot be read is shed and counted below
-        }
-
+        bool read = _onDisk.Read(from, max);
         PendingEnvelope lost = default;
         long lostCount = 0;
-        int count = 0;
         lock (_gate)
         {
             if (_abandoned)
@@ -331,43 +310,20 @@ internal sealed class DeliveryPipeline
                 return -1;
             }
 
-            if (!read)
+            if (read)
             {
-                lostCount = _spilled;
-                lost = PendingEnvelope.Replayed(_spilledFrom, _readBack.Count > 0 ? _readBack[0].Envelope : LostEnvelope(_spilledFrom));
-                _settled.DroppedSpoolFull += _spilled;
-                (_spilled, _spilledFrom) = (0, 0);
-                _spilledQueuedAt.Clear();
-                CompleteWaitersLocked();
+                return _batch.Take(_onDisk.Take());
             }
-            else
-            {
-                _readItems.Clear();
-                foreach ((long sequence, EventEnvelope envelope) in _readBack)
-                {
-                    _readItems.Add(PendingEnvelope.Replayed(sequence, envelope) with { QueuedAt = _spilledQueuedAt.Dequeue() });
-                }
 
-                _spilled -= _readItems.Count;
-                _spilledFrom = _readItems[^1].Sequence + 1;
-                count = _batch.Take(_readItems);
-            }
+            lostCount = _onDisk.Lose(out lost);
+            _settled.DroppedSpoolFull += lostCount;
+            CompleteWaitersLocked();
         }
 
-        _readBack.Clear();
-        if (lostCount > 0)
-        {
-            _spooler!.TellUnavailable();
-            _reporter.Dropped(lost, lostCount, Reasons.SpoolFull);
-        }
-
-        return count;
+        _spooler!.TellUnavailable();
+        _reporter.Dropped(lost, lostCount, Reasons.SpoolFull);
+        return 0;
     }
-
-    /// <summary>A stand-in naming a sequence whose envelope could not be read back, for the drop report.</summary>
-    private static EventEnvelope LostEnvelope(long sequence)
-        => new($"sequence_{sequence}", ImmuneEventTypes.EventPublished, "spool", null, default,
-            new ImmuneEventPublishedPayload(0, ImmuneSeverity.Info, ImmuneEventType.ErrorSpike, "unreadable", default), new EventMeta("0"));
 
     private async ValueTask<T> WaitInlineAsync<T>(T result, long lastSequence, CancellationToken cancellationToken)
     {
@@ -397,7 +353,7 @@ internal sealed class DeliveryPipeline
     /// </summary>
     private long SettledThroughLocked()
         => _batch.Count > 0 ? _batch[0].Sequence - 1
-            : Math.Min(_queue.OldestSequence ?? long.MaxValue, _spilled > 0 ? _spilledFrom : long.MaxValue) is long oldest && oldest != long.MaxValue ? oldest - 1
+            : Math.Min(_queue.OldestSequence ?? long.MaxValue, _onDisk?.OldestSequence ?? long.MaxValue) is long oldest && oldest != long.MaxValue ? oldest - 1
             : _lastSequence;
 
     private void CompleteWaitersLocked() => _waiters.Release(SettledThroughLocked());
@@ -424,9 +380,7 @@ internal sealed class DeliveryPipeline
                 count++;
             }
 
-            count += _spilled; // they stay in the spool: the next service on the directory delivers them
-            (_spilled, _spilledFrom) = (0, 0);
-            _spilledQueuedAt.Clear();
+            count += _onDisk?.Clear() ?? 0; // they stay in the spool: the next service on the directory delivers them
 
             _settled.DroppedShutdown += count;
             _abandoned = true;
