@@ -20,10 +20,7 @@ internal sealed class DeliveryPipeline
     private readonly ImmuneOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly DeliveryReporter _reporter;
-    private readonly EnvelopeFactory _envelopes;
-    private readonly StreamCall _call;
-    private readonly DeliveryAttempts _attempts;
-    private readonly DeliveryAttempts.Claim _claim;
+    private readonly BatchDelivery _delivery;
     private readonly StreamHealth _health;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
@@ -33,7 +30,6 @@ internal sealed class DeliveryPipeline
     private readonly DeliveryQueue _queue;
     private readonly SettlementWaiters _waiters = new();
     private readonly BatchInHand _batch;
-    private EventEnvelope[] _built; // the envelopes of the batch in hand; replaced, never cleared, when a call that may still read it was abandoned
     private readonly SpoolWriter? _spooler;
     private readonly DiskBacklog? _onDisk; // with a spool: the envelopes waiting there only, beyond QueueCapacity
     private long _lastSequence;
@@ -51,18 +47,14 @@ internal sealed class DeliveryPipeline
         _options = options;
         _timeProvider = timeProvider;
         _reporter = reporter;
-        _envelopes = new EnvelopeFactory(options.Source, instanceId);
         _queue = new DeliveryQueue(options.QueueCapacity);
         _batch = new BatchInHand(options.MaxBatchSize);
-        _built = new EventEnvelope[options.MaxBatchSize];
-        _claim = Claim;
         _health = new StreamHealth(timeProvider, reporter, () => GetStats().Pending);
 
         // The loop serves every caller: it must not carry the constructing caller's Activity or AsyncLocals.
         using (ExecutionContext.SuppressFlow())
         {
-            _call = new StreamCall(stream, timeProvider, options.PublishTimeout, _stop.Token);
-            _attempts = new DeliveryAttempts(_call, options, timeProvider, reporter, _health, jitter ?? Random.Shared.NextDouble, _stop.Token);
+            _delivery = new BatchDelivery(stream, options, instanceId, timeProvider, reporter, _health, jitter ?? Random.Shared.NextDouble, _batch, _stop.Token);
             _loop = Task.Run(RunAsync);
         }
     }
@@ -196,7 +188,7 @@ internal sealed class DeliveryPipeline
         }
 
         _reporter.Stopped(GetStats());
-        _call.Dispose();
+        _delivery.Dispose();
     }
 
     private async Task<bool> DrainedWithinAsync(TimeSpan timeout)
@@ -297,7 +289,7 @@ internal sealed class DeliveryPipeline
         int max;
         lock (_gate)
         {
-            (from, max) = (_onDisk!.From, (int)Math.Min(_built.Length, _onDisk.Count));
+            (from, max) = (_onDisk!.From, (int)Math.Min(_options.MaxBatchSize, _onDisk.Count));
         }
 
         bool read = _onDisk.Read(from, max);
@@ -445,7 +437,7 @@ internal sealed class DeliveryPipeline
 
             try
             {
-                if (!await DeliverBatchAsync(count).ConfigureAwait(false))
+                if (!await _delivery.DeliverAsync(count).ConfigureAwait(false))
                 {
                     return; // disposal gave up on the rest of this batch and counted it
                 }
@@ -468,45 +460,5 @@ internal sealed class DeliveryPipeline
         }
 
         AbandonAndReport(); // the stop came between batches
-    }
-
-    /// <summary>Delivers the batch in hand; <see langword="false"/> when disposal gave up on it meanwhile.</summary>
-    private async ValueTask<bool> DeliverBatchAsync(int count)
-    {
-        for (int i = 0; i < count; i++)
-        {
-            _built[i] = _envelopes.Create(_batch[i]);
-        }
-
-        long abandoned = _call.AbandonedCalls;
-        try
-        {
-            return await _attempts.DeliverAsync(_batch, new ReadOnlyMemory<EventEnvelope>(_built, 0, count), _claim).ConfigureAwait(false);
-        }
-        finally
-        {
-            if (_call.AbandonedCalls == abandoned)
-            {
-                Array.Clear(_built, 0, count);
-            }
-            else
-            {
-                // A call that timed out (or was stopped) may still read this memory: it is the stream's until that
-                // call completes (IBatchEventStream's promise), so the next batch gets a new array.
-                _built = new EventEnvelope[_built.Length];
-            }
-        }
-    }
-
-    /// <summary>Claims the result of <paramref name="count"/> envelopes from <paramref name="from"/> and reports it, unless disposal took the batch.</summary>
-    private bool Claim(int from, int count, in Settlement delivery)
-    {
-        if (!_batch.TryClaim(count, delivery, out PendingEnvelope first))
-        {
-            return false;
-        }
-
-        _reporter.Settled(first, count, _built[from], delivery); // a failure log names the first envelope
-        return true;
     }
 }

@@ -1,0 +1,70 @@
+namespace Immune.Delivery;
+
+/// <summary>
+/// Delivers the batch in hand: builds its envelopes, hands them to <see cref="DeliveryAttempts"/> (every call bounded by
+/// <see cref="StreamCall"/>) and claims each result as it becomes final. The envelopes' memory belongs to the stream
+/// until its call completes (<see cref="IBatchEventStream"/>'s promise): after a call that was abandoned (timed out or
+/// stopped) the next batch gets a new array instead of clearing this one under the late reader. Used by the one loop.
+/// </summary>
+internal sealed class BatchDelivery : IDisposable
+{
+    private readonly BatchInHand _batch;
+    private readonly DeliveryReporter _reporter;
+    private readonly EnvelopeFactory _envelopes;
+    private readonly StreamCall _call;
+    private readonly DeliveryAttempts _attempts;
+    private readonly DeliveryAttempts.Claim _claim;
+    private EventEnvelope[] _built;
+
+    /// <summary>Creates it; build it with the caller's execution context suppressed, as its watchdog timer captures it.</summary>
+    public BatchDelivery(IEventStream stream, ImmuneOptions options, string instanceId, TimeProvider timeProvider, DeliveryReporter reporter, StreamHealth health, Func<double> jitter, BatchInHand batch, CancellationToken stop)
+    {
+        _batch = batch;
+        _reporter = reporter;
+        _envelopes = new EnvelopeFactory(options.Source, instanceId);
+        _built = new EventEnvelope[options.MaxBatchSize];
+        _claim = Claim;
+        _call = new StreamCall(stream, timeProvider, options.PublishTimeout, stop);
+        _attempts = new DeliveryAttempts(_call, options, timeProvider, reporter, health, jitter, stop);
+    }
+
+    /// <summary>Delivers the <paramref name="count"/> envelopes in hand; <see langword="false"/> when disposal gave up on them meanwhile.</summary>
+    public async ValueTask<bool> DeliverAsync(int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            _built[i] = _envelopes.Create(_batch[i]);
+        }
+
+        long abandoned = _call.AbandonedCalls;
+        try
+        {
+            return await _attempts.DeliverAsync(_batch, new ReadOnlyMemory<EventEnvelope>(_built, 0, count), _claim).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (_call.AbandonedCalls == abandoned)
+            {
+                Array.Clear(_built, 0, count);
+            }
+            else
+            {
+                _built = new EventEnvelope[_built.Length]; // a late call may still read the old one
+            }
+        }
+    }
+
+    public void Dispose() => _call.Dispose();
+
+    /// <summary>Claims the result of <paramref name="count"/> envelopes from <paramref name="from"/> and reports it, unless disposal took the batch.</summary>
+    private bool Claim(int from, int count, in Settlement delivery)
+    {
+        if (!_batch.TryClaim(count, delivery, out PendingEnvelope first))
+        {
+            return false;
+        }
+
+        _reporter.Settled(first, count, _built[from], delivery); // a failure log names the first envelope
+        return true;
+    }
+}
