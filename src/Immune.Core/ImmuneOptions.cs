@@ -35,7 +35,7 @@ public sealed class ImmuneOptions
     /// Gets or sets how many envelopes the delivery loop takes at a time: one call of an <see cref="IBatchEventStream"/>
     /// carries up to this many, and a plain <see cref="IEventStream"/> gets them one by one. Batches form from what is
     /// queued, without waiting to fill. Envelopes taken are no longer shed, so at most <see cref="QueueCapacity"/> plus
-    /// this many are pending. From 1 to 10,000.
+    /// this many are pending in memory. From 1 to 10,000.
     /// </summary>
     /// <value>The default value is 256.</value>
     public int MaxBatchSize { get; set; } = 256;

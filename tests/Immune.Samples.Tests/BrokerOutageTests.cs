@@ -138,6 +138,8 @@ public sealed class BrokerOutageTests(Xunit.Abstractions.ITestOutputHelper outpu
 
         private async Task RunAsync()
         {
+            // The producer's rate is the scenario (a steady service, not a burst): a tick every 2 ms, one event a tick.
+            using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(2));
             for (int i = 1; !_stop.IsCancellationRequested; i++)
             {
                 NewImmuneEvent e = new(i % 10 == 0 ? ImmuneSeverity.Critical : ImmuneSeverity.Info, ImmuneEventType.ErrorSpike, $"steady {i}");
@@ -154,7 +156,7 @@ public sealed class BrokerOutageTests(Xunit.Abstractions.ITestOutputHelper outpu
 
                 try
                 {
-                    await Task.Delay(1, _stop.Token); // the producer's pace
+                    await pace.WaitForNextTickAsync(_stop.Token);
                 }
                 catch (OperationCanceledException)
                 {

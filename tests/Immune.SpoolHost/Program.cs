@@ -28,15 +28,17 @@ output.WriteLine($"instance {service.InstanceId}");
 output.Flush();
 if (mode is "publish" or "redis")
 {
+    // In Redis mode the rate is the scenario: a steady producer (a tick every 2 ms), not a burst.
+    using var pace = mode == "redis" ? new PeriodicTimer(TimeSpan.FromMilliseconds(2)) : null;
     for (int i = 1; i <= count; i++)
     {
         var severity = i % 5 == 0 ? ImmuneSeverity.Critical : ImmuneSeverity.Info;
         long id = await service.PublishAsync(new NewImmuneEvent(severity, ImmuneEventType.ErrorSpike, $"burst {i}") { Module = "spool-host" });
         output.WriteLine($"published {id}");
         output.Flush();
-        if (mode == "redis")
+        if (pace is not null)
         {
-            await Task.Delay(1); // a steady producer, not a burst: about 500 events a second
+            await pace.WaitForNextTickAsync();
         }
     }
 }
