@@ -89,12 +89,12 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
         else
         {
             var reporter = new DeliveryReporter(_logger, _metrics, _timeProvider, _options.DeliveryLogInterval);
-            SpoolWriter? spooler = null;
+            DurableSpool? spool = null;
             try
             {
-                spooler = OpenSpool(reporter);
-                _pipeline = new DeliveryPipeline(eventStream, _options, InstanceId, _timeProvider, reporter, jitter, spooler);
-                if (spooler is not null)
+                spool = OpenSpool();
+                _pipeline = new DeliveryPipeline(eventStream, _options, InstanceId, _timeProvider, reporter, jitter, spool);
+                if (_pipeline.Spooler is { } spooler)
                 {
                     // What a previous owner left goes first, with its ids, streamed from its files (beyond QueueCapacity
                     // it waits on disk again); once it is written anew, the old files go.
@@ -107,7 +107,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
             catch
             {
                 // A second owner of the directory, or a disk that fails at start: release what was opened.
-                spooler?.Spool.Dispose();
+                spool?.Dispose();
                 _metrics.Dispose();
                 throw;
             }
@@ -126,6 +126,9 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
     /// names an event across a fleet.
     /// </summary>
     public string InstanceId { get; } = System.Security.Cryptography.RandomNumberGenerator.GetHexString(16, lowercase: true);
+
+    /// <summary>The spool's write turn, for tests that stall the disk.</summary>
+    internal object? SpoolWriteTurn => _pipeline?.SpoolWriteTurn;
 
     /// <summary>The fold index's size, for tests of its bound.</summary>
     internal int FoldIndexCount => _folder?.IndexedCount ?? 0;
@@ -339,16 +342,10 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
         }
     }
 
-    private SpoolWriter? OpenSpool(DeliveryReporter reporter)
-    {
-        if (_options.SpoolDirectory is not { } directory)
-        {
-            return null;
-        }
-
-        DurableSpool spool = DurableSpool.Open(directory, _options.SpoolCapacityBytes, syncEveryWrite: _options.SpoolSyncInterval == TimeSpan.Zero);
-        return new SpoolWriter(spool, new EnvelopeFactory(_options.Source, InstanceId), reporter, directory);
-    }
+    private DurableSpool? OpenSpool()
+        => _options.SpoolDirectory is { } directory
+            ? DurableSpool.Open(directory, _options.SpoolCapacityBytes, syncEveryWrite: _options.SpoolSyncInterval == TimeSpan.Zero)
+            : null;
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) is not null, this);
 

@@ -17,11 +17,11 @@ internal sealed class BatchDelivery : IDisposable
     private EventEnvelope[] _built;
 
     /// <summary>Creates it; build it with the caller's execution context suppressed, as its watchdog timer captures it.</summary>
-    public BatchDelivery(IEventStream stream, ImmuneOptions options, string instanceId, TimeProvider timeProvider, DeliveryReporter reporter, StreamHealth health, Func<double> jitter, BatchInHand batch, CancellationToken stop)
+    public BatchDelivery(IEventStream stream, ImmuneOptions options, EnvelopeFactory envelopes, TimeProvider timeProvider, DeliveryReporter reporter, StreamHealth health, Func<double> jitter, BatchInHand batch, CancellationToken stop)
     {
         _batch = batch;
         _reporter = reporter;
-        _envelopes = new EnvelopeFactory(options.Source, instanceId);
+        _envelopes = envelopes;
         _built = new EventEnvelope[options.MaxBatchSize];
         _claim = Claim;
         _call = new StreamCall(stream, timeProvider, options.PublishTimeout, stop);

@@ -30,7 +30,7 @@ internal sealed class DeliveryPipeline
     private readonly DeliveryQueue _queue;
     private readonly SettlementWaiters _waiters = new();
     private readonly BatchInHand _batch;
-    private readonly SpoolWriter? _spooler;
+    private readonly SpoolHandOff? _handOff; // with a spool: queued, and waiting to be written to it and placed
     private readonly DiskBacklog? _onDisk; // with a spool: the envelopes waiting there only, beyond QueueCapacity
     private long _lastSequence;
     private long _durableThrough; // what disposal had settled before it gave up on the rest: those stay spooled
@@ -40,10 +40,12 @@ internal sealed class DeliveryPipeline
     private bool _stopping;
     private TaskCompletionSource? _wakeup;
 
-    public DeliveryPipeline(IEventStream stream, ImmuneOptions options, string instanceId, TimeProvider timeProvider, DeliveryReporter reporter, Func<double>? jitter = null, SpoolWriter? spooler = null)
+    public DeliveryPipeline(IEventStream stream, ImmuneOptions options, string instanceId, TimeProvider timeProvider, DeliveryReporter reporter, Func<double>? jitter = null, DurableSpool? spool = null)
     {
-        _spooler = spooler;
-        _onDisk = spooler is null ? null : new DiskBacklog(spooler.Spool);
+        // One factory: without a spool the loop builds every envelope; with one the write turn does, and the loop gets them built.
+        var envelopes = new EnvelopeFactory(options.Source, instanceId);
+        _handOff = spool is null ? null : new SpoolHandOff(new SpoolWriter(spool, envelopes, reporter, options.SpoolDirectory!));
+        _onDisk = spool is null ? null : new DiskBacklog(spool);
         _options = options;
         _timeProvider = timeProvider;
         _reporter = reporter;
@@ -54,13 +56,19 @@ internal sealed class DeliveryPipeline
         // The loop serves every caller: it must not carry the constructing caller's Activity or AsyncLocals.
         using (ExecutionContext.SuppressFlow())
         {
-            _delivery = new BatchDelivery(stream, options, instanceId, timeProvider, reporter, _health, jitter ?? Random.Shared.NextDouble, _batch, _stop.Token);
+            _delivery = new BatchDelivery(stream, options, envelopes, timeProvider, reporter, _health, jitter ?? Random.Shared.NextDouble, _batch, _stop.Token);
             _loop = Task.Run(RunAsync);
         }
     }
 
     /// <summary>Gets the loop, for tests that must see it end.</summary>
     internal Task Loop => _loop;
+
+    /// <summary>Gets the spool's writer, or <see langword="null"/> without a spool.</summary>
+    public SpoolWriter? Spooler => _handOff?.Writer;
+
+    /// <summary>Gets the spool's write turn, for tests that stall the disk; <see langword="null"/> without a spool.</summary>
+    internal object? SpoolWriteTurn => _handOff?.Turn;
 
     public int QueueLength
     {
@@ -82,6 +90,10 @@ internal sealed class DeliveryPipeline
                 else if (_onDisk is not null && _onDisk.TryPeekQueuedAt(out long onDiskAt))
                 {
                     queuedAt = onDiskAt;
+                }
+                else if (_handOff is not null && _handOff.TryPeek(out oldest))
+                {
+                    queuedAt = oldest.QueuedAt;
                 }
                 else
                 {
@@ -120,9 +132,9 @@ internal sealed class DeliveryPipeline
     public ValueTask<T> AfterEnqueue<T>(T result, in Enqueued enqueued, CancellationToken cancellationToken)
     {
         Announce(enqueued);
-        if (_spooler is { Spool: { SyncsEveryWrite: true, Unavailable: false } spool } && !spool.WaitDurable(enqueued.LastSequence))
+        if (_handOff?.Writer is { Spool: { SyncsEveryWrite: true, Unavailable: false } spool } writer && !spool.WaitDurable(enqueued.LastSequence))
         {
-            _spooler.TellUnavailable(); // SpoolSyncInterval zero: on the disk itself before the publish returns (one fsync shared by concurrent publishers)
+            writer.TellUnavailable(); // SpoolSyncInterval zero: on the disk itself before the publish returns (one fsync shared by concurrent publishers)
         }
 
         return _options.Delivery == ImmuneDelivery.Inline
@@ -130,16 +142,94 @@ internal sealed class DeliveryPipeline
             : new ValueTask<T>(result);
     }
 
-    /// <summary>Runs once the caller released its locks: wakes the loop and reports what was queued and shed.</summary>
+    /// <summary>
+    /// Runs once the caller released its locks: wakes the loop, reports what was queued and shed, and with a spool writes
+    /// what was handed over, through the caller's last envelope at least.
+    /// </summary>
     public void Announce(in Enqueued enqueued)
     {
         enqueued.Wakeup?.TrySetResult();
         _reporter.Queued(enqueued.Count);
-        _reporter.Dropped(enqueued.FirstRefused, enqueued.RefusedCount, Reasons.SpoolFull);
-
         for (int i = 0; i < enqueued.ShedCount; i++)
         {
             _reporter.Dropped(i == 0 ? enqueued.FirstShed : enqueued.SecondShed, 1, Reasons.QueueFull);
+        }
+
+        if (_handOff is not null && enqueued.Count > 0)
+        {
+            WriteHandedOff(enqueued.LastSequence);
+        }
+    }
+
+    /// <summary>
+    /// Takes the write turn and writes what waits to be spooled, a turn's worth at a time, until
+    /// <paramref name="sequence"/> is written (by this turn or an earlier one), then places each envelope: in memory,
+    /// on disk when memory is full or others already wait there (in order), shed when the spool is full for it, in
+    /// memory only when the spool gave up. The serialization and the writes run under no lock of the pipeline's.
+    /// </summary>
+    private void WriteHandedOff(long sequence)
+    {
+        SpoolHandOff handOff = _handOff!;
+        lock (handOff.Turn)
+        {
+            while (true)
+            {
+                int count;
+                long settledThrough;
+                lock (_gate)
+                {
+                    if (_abandoned || !handOff.TryPeek(out PendingEnvelope head) || head.Sequence > sequence)
+                    {
+                        return; // written by an earlier turn, or given up by disposal (it stays spooled)
+                    }
+
+                    count = handOff.Take();
+                    settledThrough = SettledThroughLocked();
+                }
+
+                handOff.Write(count, settledThrough);
+
+                var placed = default(Enqueued);
+                lock (_gate)
+                {
+                    if (_abandoned)
+                    {
+                        return; // disposal counted them as dropped; what was written stays spooled
+                    }
+
+                    for (int i = 0; i < count; i++)
+                    {
+                        PlaceLocked(handOff.Place(i, out PendingEnvelope item), item, ref placed);
+                    }
+
+                    CompleteWaitersLocked();
+                    (placed.Wakeup, _wakeup) = (_wakeup, null);
+                }
+
+                placed.Wakeup?.TrySetResult();
+                _reporter.Dropped(placed.FirstRefused, placed.RefusedCount, Reasons.SpoolFull);
+                _reporter.Dropped(placed.FirstShed, placed.ShedCount, Reasons.QueueFull);
+            }
+        }
+    }
+
+    private void PlaceLocked(SpoolWrite spooled, in PendingEnvelope item, ref Enqueued placed)
+    {
+        if (spooled == SpoolWrite.Full)
+        {
+            _settled.DroppedSpoolFull++;
+            if (placed.RefusedCount++ == 0) placed.FirstRefused = item;
+        }
+        else if (spooled == SpoolWrite.Written && (_onDisk!.Count > 0 || _queue.Count >= _options.QueueCapacity))
+        {
+            // On disk, and memory is full (or others already wait on disk, ahead of it): it waits there, in order,
+            // and the loop reads it back when it comes to it. Only the spool's capacity sheds.
+            _onDisk.Add(item);
+        }
+        else if (_queue.Enqueue(item, out PendingEnvelope shed))
+        {
+            _settled.DroppedQueueFull++; // the spool gave up: memory only, as without one
+            if (placed.ShedCount++ == 0) placed.FirstShed = shed;
         }
     }
 
@@ -161,7 +251,7 @@ internal sealed class DeliveryPipeline
         {
             DeliveryTally tally = _settled;
             int claimed = _batch.CountClaimed(ref tally);
-            return tally.ToStats(_lastSequence, _queue.Count + (_batch.Count - claimed) + (_onDisk?.Count ?? 0), _health.FailingSince);
+            return tally.ToStats(_lastSequence, _queue.Count + (_batch.Count - claimed) + (_onDisk?.Count ?? 0) + (_handOff?.Count ?? 0), _health.FailingSince);
         }
     }
 
@@ -211,7 +301,7 @@ internal sealed class DeliveryPipeline
         lock (_gate)
         {
             long queuedAt = _timeProvider.GetTimestamp(); // a replayed envelope's delivery time starts again here
-            foreach (EventEnvelope envelope in envelopes) EnqueueLocked(PendingEnvelope.Replayed(++_lastSequence, envelope) with { QueuedAt = queuedAt }, ref enqueued);
+            foreach (EventEnvelope envelope in envelopes) enqueued.LastSequence = EnqueueLocked(PendingEnvelope.Replayed(++_lastSequence, envelope) with { QueuedAt = queuedAt }, ref enqueued);
             _settled.Replayed += envelopes.Count;
             (enqueued.Wakeup, _wakeup) = (_wakeup, null);
         }
@@ -249,20 +339,9 @@ internal sealed class DeliveryPipeline
     private long EnqueueLocked(PendingEnvelope item, ref Enqueued enqueued)
     {
         enqueued.Count++;
-        SpoolWrite spooled = _spooler?.Write(ref item, SettledThroughLocked()) ?? SpoolWrite.Unavailable;
-        if (spooled == SpoolWrite.Full)
+        if (_handOff is not null)
         {
-            _settled.DroppedSpoolFull++;
-            if (enqueued.RefusedCount++ == 0) enqueued.FirstRefused = item;
-            CompleteWaitersLocked();
-            return item.Sequence;
-        }
-
-        if (spooled == SpoolWrite.Written && (_onDisk!.Count > 0 || _queue.Count >= _options.QueueCapacity))
-        {
-            // On disk, and memory is full (or others already wait on disk, ahead of it): it waits there, in order,
-            // and the loop reads it back when it comes to it. Only the spool's capacity sheds.
-            _onDisk.Add(item);
+            _handOff.Add(item); // written and placed by a write turn, once the caller holds no lock
             return item.Sequence;
         }
 
@@ -312,7 +391,7 @@ internal sealed class DeliveryPipeline
             CompleteWaitersLocked();
         }
 
-        _spooler!.TellUnavailable();
+        _handOff!.Writer.TellUnavailable();
         _reporter.Dropped(lost, lostCount, Reasons.SpoolFull);
         return 0;
     }
@@ -345,7 +424,7 @@ internal sealed class DeliveryPipeline
     /// </summary>
     private long SettledThroughLocked()
         => _batch.Count > 0 ? _batch[0].Sequence - 1
-            : Math.Min(_queue.OldestSequence ?? long.MaxValue, _onDisk?.OldestSequence ?? long.MaxValue) is long oldest && oldest != long.MaxValue ? oldest - 1
+            : Math.Min(Math.Min(_queue.OldestSequence ?? long.MaxValue, _onDisk?.OldestSequence ?? long.MaxValue), _handOff?.OldestSequence ?? long.MaxValue) is long oldest && oldest != long.MaxValue ? oldest - 1
             : _lastSequence;
 
     private void CompleteWaitersLocked() => _waiters.Release(SettledThroughLocked());
@@ -373,6 +452,11 @@ internal sealed class DeliveryPipeline
             }
 
             count += _onDisk?.Clear() ?? 0; // they stay in the spool: the next service on the directory delivers them
+            if (_handOff?.Clear(out PendingEnvelope handedOff) is int unwritten and > 0)
+            {
+                first = count == 0 ? handedOff : first;
+                count += unwritten; // a write turn under way still spools them: the next service delivers them
+            }
 
             _settled.DroppedShutdown += count;
             _abandoned = true;
@@ -409,7 +493,7 @@ internal sealed class DeliveryPipeline
                     idle = null;
                     count = -1; // read back below, outside the lock
                 }
-                else if (count == 0 && _stopping)
+                else if (count == 0 && _stopping && (_handOff?.Count ?? 0) == 0)
                 {
                     CompleteWaitersLocked();
                     return; // drained

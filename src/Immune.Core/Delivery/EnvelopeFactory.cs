@@ -2,7 +2,10 @@ using System.Diagnostics;
 
 namespace Immune.Delivery;
 
-/// <summary>Turns a <see cref="PendingEnvelope"/> into an <see cref="EventEnvelope"/>; used by the one delivery loop.</summary>
+/// <summary>
+/// Turns a <see cref="PendingEnvelope"/> into an <see cref="EventEnvelope"/>. One per pipeline, used by one thread at a
+/// time: without a spool the delivery loop builds every envelope; with one, the write turn does (the loop gets them built).
+/// </summary>
 internal sealed class EnvelopeFactory(string source, string instanceId)
 {
     // The envelopes of one event follow each other: reuse their meta rather than format the trace id twice.

@@ -4,7 +4,8 @@ namespace Immune.Spool;
 /// An append-only spool of envelopes in one directory: segment files of <see cref="SpoolRecord"/>s written before
 /// <c>PublishAsync</c> returns (to the operating system at once, to the disk at least every sync interval), a progress
 /// file that says which records are settled, and a lock file that gives the directory one owner. Fully settled segments
-/// are deleted. Appends run under the delivery pipeline's lock; <see cref="Sync"/> and the rest under the spool's own.
+/// are deleted. Appends run in the pipeline's write turn (<see cref="SpoolHandOff"/>), under no lock of the service or
+/// the pipeline; appends, reads and the segment list are guarded by the spool's own lock, which no fsync holds.
 /// </summary>
 internal sealed class DurableSpool : IDisposable
 {
@@ -12,8 +13,9 @@ internal sealed class DurableSpool : IDisposable
     private const string SegmentSuffix = ".seg";
     private const int ReadChunk = 256 << 10;
 
-    // Lock order: the pipeline's lock, then _gate (appends, reads, the segment list; never held across an fsync).
-    // The forcing turn (fsyncs, deletions) is taken outside both, and takes _gate only briefly.
+    // Lock order: the write turn, then _gate (appends, reads, the segment list; never held across an fsync). The
+    // pipeline's lock is never held while _gate is. The forcing turn (fsyncs, deletions) is taken outside every lock,
+    // and takes _gate only briefly.
     private readonly Gate _gate = new();
     private readonly ForcingTurn _turn = new();
     private readonly string _directory;
@@ -124,9 +126,9 @@ internal sealed class DurableSpool : IDisposable
                 _unsettledBytes += record.Length;
                 return SpoolWrite.Written;
             }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ObjectDisposedException)
             {
-                Volatile.Write(ref _unavailable, true);
+                Volatile.Write(ref _unavailable, true); // disposed: a write turn that disposal gave up on, late
                 return SpoolWrite.Unavailable;
             }
         }

@@ -3,8 +3,9 @@ using Immune.Delivery;
 namespace Immune.Spool;
 
 /// <summary>
-/// Writes each envelope to the spool as it is queued: built on the publisher's path (the spool needs its id and bytes
-/// before <c>PublishAsync</c> returns), and handed to the delivery loop already built. Runs under the pipeline's lock.
+/// Writes each envelope to the spool: built on the publisher's path (the spool needs its id and bytes before
+/// <c>PublishAsync</c> returns), and handed to the delivery loop already built. Runs in a write turn
+/// (<see cref="SpoolHandOff"/>), under no lock of the service or the pipeline.
 /// </summary>
 internal sealed class SpoolWriter(DurableSpool spool, EnvelopeFactory envelopes, DeliveryReporter reporter, string directory)
 {
@@ -29,7 +30,7 @@ internal sealed class SpoolWriter(DurableSpool spool, EnvelopeFactory envelopes,
         return written;
     }
 
-    /// <summary>Logs once that the spool gave up (a rare event: the one log written under the pipeline's lock).</summary>
+    /// <summary>Logs once that the spool gave up.</summary>
     public void TellUnavailable()
     {
         if (Interlocked.Exchange(ref _toldUnavailable, 1) == 0)

@@ -251,6 +251,62 @@ public sealed class ImmuneServiceSpoolTests : IDisposable
     }
 
     [Fact]
+    public async Task PublishAsync_WhileTheSpoolIsStalled_SummariesAndOtherPublishersDoNotWaitButNoPublishReturnsUnwritten()
+    {
+        var stream = new InMemoryEventStream();
+        await using var service = new ImmuneService(stream, Options());
+        object turn = service.SpoolWriteTurn.ShouldNotBeNull();
+        using var release = new ManualResetEventSlim();
+        var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        new Thread(() => { lock (turn) { stalled.SetResult(); release.Wait(); } }) { IsBackground = true }.Start(); // the disk stalls: nothing can be written
+        await stalled.Task.WaitAsync(Events.HangGuard);
+        Task<long> first, second;
+        try
+        {
+            first = Task.Run(() => service.PublishAsync(Events.Warning("first")).AsTask());
+            second = Task.Run(() => service.PublishAsync(Events.Critical("second")).AsTask());
+
+            // Both are recorded and summaries answer meanwhile: neither publisher holds the service's lock while it waits.
+            bool recorded = await Task.Run(() => SpinWait.SpinUntil(() => service.GetHealthSummary(TimeSpan.FromHours(1)).ActiveIssues == 2, Events.HangGuard))
+                .WaitAsync(Events.HangGuard + TimeSpan.FromSeconds(5)); // throws TimeoutException when a summary waits for the disk
+            recorded.ShouldBeTrue("both publishes are recorded");
+            service.GetDeliveryStats().Pending.ShouldBe(3);
+            (first.IsCompleted, second.IsCompleted).ShouldBe((false, false)); // their envelopes are not written yet
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        await Task.WhenAll(first, second).WaitAsync(Events.HangGuard);
+        await service.Flushed();
+        stream.Envelopes.Select(e => e.Payload.Message).Order().ShouldBe(["first", "second", "second"]);
+        service.GetDeliveryStats().ShouldBeBalanced();
+    }
+
+    [Fact]
+    public async Task PublishAsync_FourPublishersIntoASmallQueue_EverythingSpooledAndDeliveredInRecordOrder()
+    {
+        var stream = new InMemoryEventStream(100_000);
+        await using var service = new ImmuneService(stream, Options(o => { o.QueueCapacity = 50; o.MaxBatchSize = 16; }));
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(p => Task.Run(async () =>
+        {
+            for (int i = 0; i < 2_000; i++)
+            {
+                await service.PublishAsync(i % 100 == 0 ? Events.Critical($"{p}/{i}") : Events.Info($"{p}/{i}"));
+            }
+        }))).WaitAsync(Events.HangGuard);
+        await service.Flushed();
+
+        long[] published = [.. stream.Envelopes.Where(e => e.Type == ImmuneEventTypes.EventPublished).Select(e => e.Payload.EventId)];
+        published.ShouldBe(Enumerable.Range(1, 8_000).Select(i => (long)i)); // record order, none lost, none twice
+        ImmuneDeliveryStats stats = service.GetDeliveryStats();
+        (stats.Delivered, stats.Dropped).ShouldBe((8_080L, 0L));
+        stats.ShouldBeBalanced();
+    }
+
+    [Fact]
     public async Task PublishAsync_SpoolDirectoryRemoved_KeepsDeliveringFromMemoryAndLogsOnce()
     {
         var logger = new CapturingLogger<ImmuneService>();
