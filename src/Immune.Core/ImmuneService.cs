@@ -34,7 +34,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
     private readonly ImmuneMetrics _metrics;
     private readonly DeliveryPipeline? _pipeline; // null without a stream: record and summarize only
     private readonly StormFolder? _folder;        // null unless FoldWindow > 0
-    private readonly SpoolSync? _spool;           // null unless SpoolDirectory is set (and there is a stream)
+    private readonly EnvelopeSpool? _spool;       // null unless SpoolDirectory is set (and there is a stream)
 
     // Guards the store and the lifecycle state. Recording an event and queueing its envelopes happen under it together
     // (the pipeline's own lock nests inside), which is what makes delivery order equal record order. The delivery loop
@@ -89,19 +89,18 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
         else
         {
             var reporter = new DeliveryReporter(_logger, _metrics, _timeProvider, _options.DeliveryLogInterval);
-            DurableSpool? spool = null;
+            EnvelopeSpool? spool = null;
             try
             {
-                spool = OpenSpool();
+                spool = EnvelopeSpool.Open(_options, reporter, _timeProvider);
                 _pipeline = new DeliveryPipeline(eventStream, _options, InstanceId, _timeProvider, reporter, jitter, spool);
-                if (_pipeline.Spooler is { } spooler)
+                if (spool is not null)
                 {
                     // What a previous owner left goes first, with its ids, streamed from its files (beyond QueueCapacity
                     // it waits on disk again); once it is written anew, the old files go.
-                    SpoolRecovery recovery = _pipeline.ReplayFrom(spooler.Spool);
-                    reporter.Recovered(_options.SpoolDirectory!, recovery.Replayed, recovery.DamagedRegions, recovery.MovedAside);
-                    _spool = new SpoolSync(spooler, _pipeline, _timeProvider, _options.SpoolSyncInterval);
-                    _spool.Tick();
+                    _pipeline.ReplayFromSpool();
+                    spool.StartSyncing(_pipeline.SettledThrough);
+                    _spool = spool;
                 }
             }
             catch

@@ -30,21 +30,21 @@ internal sealed class DeliveryPipeline
     private readonly DeliveryQueue _queue;
     private readonly SettlementWaiters _waiters = new();
     private readonly BatchInHand _batch;
+    private readonly IEnvelopeSpool? _spool;
     private readonly SpoolHandOff? _handOff; // with a spool: queued, and waiting to be written to it and placed
     private readonly DiskBacklog? _onDisk; // with a spool: the envelopes waiting there only, beyond QueueCapacity
     private long _lastSequence;
-    private long _durableThrough; // what disposal had settled before it gave up on the rest: those stay spooled
-    private bool _spoolFrozen;
     private DeliveryTally _settled;
     private bool _abandoned;
     private bool _stopping;
     private TaskCompletionSource? _wakeup;
 
-    public DeliveryPipeline(IEventStream stream, ImmuneOptions options, string instanceId, TimeProvider timeProvider, DeliveryReporter reporter, Func<double>? jitter = null, DurableSpool? spool = null)
+    public DeliveryPipeline(IEventStream stream, ImmuneOptions options, string instanceId, TimeProvider timeProvider, DeliveryReporter reporter, Func<double>? jitter = null, IEnvelopeSpool? spool = null)
     {
         // One factory: without a spool the loop builds every envelope; with one the write turn does, and the loop gets them built.
         var envelopes = new EnvelopeFactory(options.Source, instanceId);
-        _handOff = spool is null ? null : new SpoolHandOff(new SpoolWriter(spool, envelopes, reporter, options.SpoolDirectory!));
+        _spool = spool;
+        _handOff = spool is null ? null : new SpoolHandOff(spool, envelopes);
         _onDisk = spool is null ? null : new DiskBacklog(spool);
         _options = options;
         _timeProvider = timeProvider;
@@ -63,9 +63,6 @@ internal sealed class DeliveryPipeline
 
     /// <summary>Gets the loop, for tests that must see it end.</summary>
     internal Task Loop => _loop;
-
-    /// <summary>Gets the spool's writer, or <see langword="null"/> without a spool.</summary>
-    public SpoolWriter? Spooler => _handOff?.Writer;
 
     /// <summary>Gets the spool's write turn, for tests that stall the disk; <see langword="null"/> without a spool.</summary>
     internal object? SpoolWriteTurn => _handOff?.Turn;
@@ -132,9 +129,9 @@ internal sealed class DeliveryPipeline
     public ValueTask<T> AfterEnqueue<T>(T result, in Enqueued enqueued, CancellationToken cancellationToken)
     {
         Announce(enqueued);
-        if (_handOff?.Writer is { Spool: { SyncsEveryWrite: true, Unavailable: false } spool } writer && !spool.WaitDurable(enqueued.LastSequence))
+        if (_spool is { SyncsEveryWrite: true })
         {
-            writer.TellUnavailable(); // SpoolSyncInterval zero: on the disk itself before the publish returns (one fsync shared by concurrent publishers)
+            _spool.WaitDurable(enqueued.LastSequence); // on the disk itself before the publish returns (one fsync shared by concurrent publishers)
         }
 
         return _options.Delivery == ImmuneDelivery.Inline
@@ -271,7 +268,7 @@ internal sealed class DeliveryPipeline
         {
             // Out of time: stop the call in flight and count everything still pending as dropped. The spool keeps it
             // all: its progress stops here, before the loop or this method settle anything as dropped.
-            lock (_gate) { (_durableThrough, _spoolFrozen) = (SettledThroughLocked(), true); }
+            lock (_gate) { _spool?.Freeze(SettledThroughLocked()); }
 
             await _stop.CancelAsync().ConfigureAwait(false);
             AbandonAndReport();
@@ -310,14 +307,14 @@ internal sealed class DeliveryPipeline
     }
 
     /// <summary>
-    /// Replays what a previous service left in <paramref name="spool"/>, before anything new, a thousand envelopes at a
+    /// Replays what a previous service left in the spool, before anything new, a thousand envelopes at a
     /// time: the spool streams them from its files, and beyond <see cref="ImmuneOptions.QueueCapacity"/> they wait on
     /// disk again, so a backlog of any size replays in bounded memory.
     /// </summary>
-    public SpoolRecovery ReplayFrom(DurableSpool spool)
+    public void ReplayFromSpool()
     {
         var pending = new List<EventEnvelope>(1024);
-        SpoolRecovery recovery = spool.Recover(envelope =>
+        _spool!.Recover(envelope =>
         {
             pending.Add(envelope);
             if (pending.Count == pending.Capacity)
@@ -327,13 +324,12 @@ internal sealed class DeliveryPipeline
             }
         });
         Replay(pending);
-        return recovery;
     }
 
-    /// <summary>Gets the sequence through which the spool may forget: all settled but what disposal dropped for want of time.</summary>
-    public long SpoolSettledThrough()
+    /// <summary>Gets the sequence through which every envelope is settled: what the spool may forget, unless it was frozen.</summary>
+    public long SettledThrough()
     {
-        lock (_gate) { return _spoolFrozen ? _durableThrough : SettledThroughLocked(); }
+        lock (_gate) { return SettledThroughLocked(); }
     }
 
     private long EnqueueLocked(PendingEnvelope item, ref Enqueued enqueued)
@@ -391,7 +387,6 @@ internal sealed class DeliveryPipeline
             CompleteWaitersLocked();
         }
 
-        _handOff!.Writer.TellUnavailable();
         _reporter.Dropped(lost, lostCount, Reasons.SpoolFull);
         return 0;
     }

@@ -8,7 +8,7 @@ namespace Immune.Delivery;
 /// count from there) and reads them back from the spool in order, a batch at a time. Everything but
 /// <see cref="Read"/> runs under the pipeline's lock; the disk read runs outside it.
 /// </summary>
-internal sealed class DiskBacklog(DurableSpool spool)
+internal sealed class DiskBacklog(IEnvelopeSpool spool)
 {
     private readonly Queue<long> _queuedAt = new(); // of the envelopes waiting, in sequence order
     private readonly List<(long Sequence, EventEnvelope Envelope)> _read = [];

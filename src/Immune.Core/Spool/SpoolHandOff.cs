@@ -14,7 +14,7 @@ namespace Immune.Spool;
 /// Lock order: the turn, then the pipeline's lock or the spool's, one at a time. The queue is guarded by the pipeline's
 /// lock; the buffers of a turn by the turn.
 /// </remarks>
-internal sealed class SpoolHandOff(SpoolWriter writer)
+internal sealed class SpoolHandOff(IEnvelopeSpool spool, EnvelopeFactory envelopes)
 {
     private const int MaxPerTurn = 256;
 
@@ -25,8 +25,8 @@ internal sealed class SpoolHandOff(SpoolWriter writer)
     /// <summary>Gets the write turn: hold it (and no other lock) to call <see cref="Take"/>, <see cref="Write"/> and <see cref="Place"/>.</summary>
     public object Turn { get; } = new();
 
-    /// <summary>Gets the writer the turn writes with.</summary>
-    public SpoolWriter Writer => writer;
+    /// <summary>Gets the spool the turn writes to.</summary>
+    public IEnvelopeSpool Spool => spool;
 
     /// <summary>Gets how many envelopes wait to be written.</summary>
     public int Count => _waiting.Count;
@@ -71,7 +71,9 @@ internal sealed class SpoolHandOff(SpoolWriter writer)
     {
         for (int i = 0; i < count; i++)
         {
-            _results[i] = writer.Write(ref _writing[i], settledThrough);
+            ref PendingEnvelope item = ref _writing[i];
+            item = item with { Built = envelopes.Create(item) }; // the loop gets it built: the spool needs its id and bytes now
+            _results[i] = spool.Write(item, settledThrough);
         }
     }
 
