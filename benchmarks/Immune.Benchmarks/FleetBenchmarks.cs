@@ -4,7 +4,7 @@ namespace Immune.Benchmarks;
 
 /// <summary>
 /// <see cref="ImmuneFleetView"/> over 1,000 to 1,000,000 counted events from 3 sources × 10 instances, applied out of
-/// time order: a summary should cost O(log n) per source, like the service's own.
+/// time order: a summary should cost O(log n) per source, like the service's own, and an incident list O(log n + max).
 /// </summary>
 [MemoryDiagnoser]
 public class FleetBenchmarks
@@ -38,6 +38,9 @@ public class FleetBenchmarks
 
     [Benchmark(Description = "Fleet GetHealthSummary(last 100 ms)")]
     public ImmuneFleetSummary SummaryOfRecent() => _fleet.GetHealthSummary(TimeSpan.FromMilliseconds(100));
+
+    [Benchmark(Description = "Fleet GetIncidents(all counted, max 100)")]
+    public IReadOnlyList<ImmuneFleetIncident> Incidents() => _fleet.GetIncidents(TimeSpan.FromDays(365), max: 100);
 
     [Benchmark(Description = "Fleet Apply(new event, full: the earliest leaves)")]
     public bool ApplyNew()

@@ -31,6 +31,67 @@ internal sealed class FleetEvent(FleetKey key, ImmuneEventType type)
 
     public Tally Tally => Tally.Of(Severity, Type);
 
+    /// <summary>Gets the event's message, agent and module, from the first envelope about it (texts cut to <see cref="ImmuneFleetView.MaxIncidentTextLength"/>).</summary>
+    public string Message { get; private set; } = string.Empty;
+
+    public string? AgentId { get; private set; }
+
+    public string? Module { get; private set; }
+
+    /// <summary>Gets the latest time any envelope about it carried, whether or not it won.</summary>
+    public DateTimeOffset ChangedAt { get; private set; } = DateTimeOffset.MinValue;
+
+    /// <summary>Gets the highest occurrence count a repeat report carried; 1 without any.</summary>
+    public long Occurrences { get; private set; } = 1;
+
+    private bool _described;
+
+    /// <summary>Notes what every envelope about the event tells, whatever its order: its texts, its time, its occurrences.</summary>
+    public void Note(ImmunePayload payload, DateTimeOffset at)
+    {
+        if (!_described)
+        {
+            (Message, AgentId, Module, _described) = (Cut(payload.Message) ?? string.Empty, Cut(payload.AgentId), Cut(payload.Module), true);
+        }
+
+        if (at > ChangedAt)
+        {
+            ChangedAt = at;
+        }
+
+        if (payload is ImmuneEventRepeatedPayload repeated && repeated.Occurrences > Occurrences)
+        {
+            Occurrences = repeated.Occurrences;
+        }
+    }
+
+    public ImmuneFleetIncident ToIncident() => new()
+    {
+        Source = Key.Source,
+        InstanceId = Key.InstanceId,
+        EventId = Key.EventId,
+        Severity = Severity,
+        Type = Type,
+        Message = Message,
+        AgentId = AgentId,
+        Module = Module,
+        RecordedAt = new DateTimeOffset(RecordedTicks, TimeSpan.Zero),
+        ChangedAt = ChangedAt.ToUniversalTime(),
+        Occurrences = Occurrences,
+    };
+
+    /// <summary>Keeps memory bounded whatever a producer sends: at most the view's text length, never half a surrogate pair.</summary>
+    private static string? Cut(string? text)
+    {
+        const int max = ImmuneFleetView.MaxIncidentTextLength;
+        if (text is null || text.Length <= max)
+        {
+            return text;
+        }
+
+        return text[..(char.IsHighSurrogate(text[max - 1]) ? max - 1 : max)];
+    }
+
     private long _seenTicks = long.MinValue;
     private ObservationRank _seenRank;
     private ImmuneSeverity _seenPrevious;

@@ -39,6 +39,13 @@ public sealed class ImmuneFleetView
     private readonly TallyTree<FleetEvent> _counted = new();
     private readonly LinkedList<FleetEvent> _waiting = new();
     private readonly SortedDictionary<string, FleetSource> _sources = new(StringComparer.Ordinal);
+    private readonly OpenIncidents _incidents = new();
+
+    /// <summary>The most characters of an event's message, agent id or module kept for incidents: the default <see cref="ImmuneOptions.MaxMessageLength"/>.</summary>
+    internal const int MaxIncidentTextLength = 4096;
+
+    /// <summary>The most incidents one <see cref="GetIncidents"/> call returns.</summary>
+    internal const int MaxIncidents = 10_000;
 
     /// <summary>Creates an empty view.</summary>
     /// <param name="options">The options; null for the defaults. The view keeps a copy.</param>
@@ -110,7 +117,7 @@ public sealed class ImmuneFleetView
         lock (_gate)
         {
             now = _timeProvider.GetUtcNow();
-            long from = window >= now - DateTimeOffset.MinValue ? long.MinValue : (now - window).UtcTicks;
+            long from = FromTicks(window, now);
             fleet = _counted.From(from);
             foreach (FleetSource source in _sources.Values)
             {
@@ -142,6 +149,34 @@ public sealed class ImmuneFleetView
         };
     }
 
+    /// <summary>
+    /// Lists the open incidents: the counted events recorded in the last <paramref name="window"/> (judged as
+    /// <see cref="GetHealthSummary"/> judges it) whose current severity is WARNING or CRITICAL. CRITICAL come before
+    /// WARNING, the newest recording first within each, equal recording times in the order of (source, instance id,
+    /// event id). An incident changed to INFO leaves the list; the list is the same in whatever order the envelopes arrived.
+    /// </summary>
+    /// <param name="window">How far back to look from now; <see cref="TimeSpan.MaxValue"/> for every counted event. Must not be negative.</param>
+    /// <param name="max">The most incidents to return: 1 to 10,000.</param>
+    /// <returns>A new list; O(log n + <paramref name="max"/>) in the counted events.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="window"/> is negative, or <paramref name="max"/> is out of range.</exception>
+    public IReadOnlyList<ImmuneFleetIncident> GetIncidents(TimeSpan window, int max = 100)
+    {
+        Guard.Window(window);
+        if (max is < 1 or > MaxIncidents)
+        {
+            throw new ArgumentOutOfRangeException(nameof(max), max, $"max must be from 1 to {MaxIncidents}.");
+        }
+
+        lock (_gate)
+        {
+            return _incidents.List(FromTicks(window, _timeProvider.GetUtcNow()), max);
+        }
+    }
+
+    /// <summary>The first recording time (UTC ticks) in the window that ends at <paramref name="now"/>.</summary>
+    private static long FromTicks(TimeSpan window, DateTimeOffset now)
+        => window >= now - DateTimeOffset.MinValue ? long.MinValue : (now - window).UtcTicks;
+
     /// <summary>Applies a severity observation to the event, creating it when new; a new event waits for its recording
     /// time unless the observation is its publication (which records it at once).</summary>
     private FleetEvent Observe(FleetKey key, ImmunePayload payload, ImmuneSeverity previous, DateTimeOffset at, ObservationRank rank)
@@ -160,10 +195,13 @@ public sealed class ImmuneFleetView
             }
         }
 
+        e.Note(payload, at);
+        ImmuneSeverity before = e.Severity;
         if (e.Observe(payload.Severity, previous, at, rank) && e.Counted is not null)
         {
             _counted.Retally(e.Counted, e.Tally);
             _sources[key.Source].Events.Retally(e.CountedInSource!, e.Tally);
+            _incidents.Changed(e, before);
         }
 
         return e;
@@ -206,6 +244,7 @@ public sealed class ImmuneFleetView
         }
 
         source.Count(e);
+        _incidents.Add(e);
     }
 
     private void Forget(FleetEvent e)
@@ -222,6 +261,7 @@ public sealed class ImmuneFleetView
             return;
         }
 
+        _incidents.Remove(e);
         _counted.Remove(e.Counted!);
         e.Counted = null;
         FleetSource source = _sources[e.Key.Source];
