@@ -1,29 +1,36 @@
 #!/usr/bin/env bash
 # Runs every test of the solution: the library tests on net8.0 and net10.0 (net8.0 self-contained, so no installed
-# .NET 8 runtime is needed), the samples' tests on net10.0. The Redis tests start their own redis-server from PATH,
-# so this installs it first when it is missing (Debian/Ubuntu, as root or with sudo). Ends with one line:
-# "N passed, N failed", the total over every test run.
+# .NET 8 runtime is needed), the samples' tests on net10.0. The samples' tests start their own redis-server and drive
+# a headless Chromium through chromedriver and check the example alert rules with promtool, all from PATH, so this
+# installs what is missing first (Debian/Ubuntu packages redis-server, chromium, chromium-driver and prometheus; as
+# root or with sudo; --no-install-recommends). Ends with one line: "N passed, N failed",
+# the total over every test run.
 set -uo pipefail
 cd "$(dirname "$0")"
 
-if ! command -v redis-server >/dev/null 2>&1; then
-  echo "redis-server not found: installing it (apt-get install -y redis-server)"
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+{ command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; } || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "missing: ${missing[*]}: installing (apt-get install -y ${missing[*]})"
   sudo_cmd=""
   if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1; then
       sudo_cmd="sudo"
     else
-      echo "test.sh: redis-server is missing, and installing it needs root or sudo. Install it yourself" >&2
-      echo "(Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) and run ./test.sh again." >&2
+      echo "test.sh: ${missing[*]} missing, and installing needs root or sudo. Install them yourself" >&2
+      echo "(Debian/Ubuntu: apt-get install -y ${missing[*]}) and run ./test.sh again." >&2
       exit 1
     fi
   fi
   if ! command -v apt-get >/dev/null 2>&1; then
-    echo "test.sh: redis-server is missing and this is no Debian/Ubuntu system; install Redis and run ./test.sh again." >&2
+    echo "test.sh: ${missing[*]} missing and this is no Debian/Ubuntu system; install them and run ./test.sh again." >&2
     exit 1
   fi
-  $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq redis-server >/dev/null \
-    || { echo "test.sh: installing redis-server failed; install it yourself and run ./test.sh again." >&2; exit 1; }
+  $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || { echo "test.sh: installing ${missing[*]} failed; install them yourself and run ./test.sh again." >&2; exit 1; }
 fi
 
 results="artifacts/test-results"

@@ -58,6 +58,8 @@ ready bash -c "curl -sf 'http://127.0.0.1:$((base + 10))/api/immune/fleet/health
 echo "fleet health (checkout: 2 instances, payments: 1):"
 curl -sf "http://127.0.0.1:$((base + 10))/api/immune/fleet/health?minutes=60"
 echo
+curl -sf "http://127.0.0.1:$((base + 10))/" | grep -q '<title>Immune' || { echo "run-fleet: the dashboard did not answer" >&2; exit 1; }
+echo "dashboard: http://127.0.0.1:$((base + 10))/ (open it in a browser; it updates every 2 seconds)"
 
 if $keep; then
   echo "running: producers on $((base + 1))-$((base + 3)), consumers on $((base + 10))-$((base + 11)), Redis on $redis_port; Ctrl+C stops them"

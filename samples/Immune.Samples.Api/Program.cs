@@ -1,4 +1,5 @@
 using Immune;
+using OpenTelemetry.Metrics;
 using Immune.Samples.Api;
 using Immune.Samples.Redis;
 using StackExchange.Redis;
@@ -27,6 +28,7 @@ builder.Services.AddImmune(options =>
     options.FoldWindow = builder.Configuration.GetValue("Immune:FoldWindow", TimeSpan.Zero); // e.g. Immune__FoldWindow=00:00:10
 });
 builder.Services.AddHealthChecks().AddCheck<ImmuneHealthCheck>("immune");
+builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter("Immune").AddPrometheusExporter()); // Immune's own meter at /metrics
 builder.Services.AddProblemDetails();
 builder.Services.ConfigureHttpJsonOptions(options => ImmuneApi.Configure(options.SerializerOptions));
 
@@ -35,6 +37,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.MapImmuneApi();
 app.MapHealthChecks("/healthz");
+app.MapPrometheusScrapingEndpoint();
 app.Run();
 
 /// <summary>The entry point, visible to the tests' <c>WebApplicationFactory</c>.</summary>

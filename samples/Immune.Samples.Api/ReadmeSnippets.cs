@@ -52,6 +52,12 @@ internal static class ReadmeSnippets
             Console.WriteLine($"{source.Source}: {source.Status}, {source.CriticalIssues} critical, {source.Instances} instances");
         }
 
+        // The open incidents: WARNING and CRITICAL events of the last hour, CRITICAL first, newest first.
+        foreach (ImmuneFleetIncident incident in fleet.GetIncidents(TimeSpan.FromHours(1), max: 20))
+        {
+            Console.WriteLine($"{incident.Severity} {incident.Source}/{incident.InstanceId} #{incident.EventId}: {incident.Message} (open since {incident.RecordedAt:u})");
+        }
+
         return summary;
     }
 }

@@ -14,7 +14,7 @@ namespace Immune.Samples.Consumer;
 /// entries to a dead-letter stream instead of failing; and re-creates its group when the stream or group disappeared
 /// (<c>NOGROUP</c>, e.g. after a Redis restart without persistence). The fleet's health is read by <see cref="ImmuneFleetFeed"/>.
 /// </summary>
-public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPager pager, ImmuneStreamConsumerOptions options, ILogger<ImmuneStreamConsumer> logger)
+public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPager pager, ImmuneStreamConsumerOptions options, ILogger<ImmuneStreamConsumer> logger, ConsumerMetrics? metrics = null)
 {
     private readonly ConcurrentDictionary<ImmuneSeverity, long> _published = new();
 
@@ -130,8 +130,11 @@ public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPa
             NameValueEntry[] dead = [new("entry_id", entry.Id), new("error", exception.Message), .. entry.Values];
             await db.StreamAddAsync(options.DeadLetterKey, dead);
             await db.StreamAcknowledgeAsync(options.StreamKey, options.Group, entry.Id);
+            metrics?.DeadLettered();
             return;
         }
+
+        metrics?.Handled(envelope.Type);
 
         switch (envelope.Type)
         {
@@ -158,6 +161,7 @@ public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPa
         try
         {
             await pager.PageAsync(dedupKey, envelope, cancellationToken);
+            metrics?.Paged("trigger");
         }
         catch
         {

@@ -45,4 +45,25 @@ internal static class HttpProblems
             : string.Create(CultureInfo.InvariantCulture, $"minutes must be a number from 0 to {MaxMinutes:N0} (was \"{shown}\")."));
         return false;
     }
+
+    /// <summary>Reads an optional whole-number query parameter from <paramref name="min"/> to <paramref name="max"/>; a 400 naming it otherwise.</summary>
+    public static bool TryCount(string name, string? text, int fallback, int min, int max, out int count, out IResult? problem)
+    {
+        count = fallback;
+        problem = null;
+        if (text is null)
+        {
+            return true;
+        }
+
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value >= min && value <= max)
+        {
+            count = value;
+            return true;
+        }
+
+        string shown = text.Length > 40 ? text[..40] + "…" : text;
+        problem = Validation(name, string.Create(CultureInfo.InvariantCulture, $"{name} must be a whole number from {min:N0} to {max:N0} (was \"{shown}\")."));
+        return false;
+    }
 }

@@ -35,6 +35,7 @@ public sealed partial class FleetScriptTests
         shell.ExitCode.ShouldBe(0, printed + await errors);
         printed.ShouldContain("""{"source":"checkout","status":"CRITICAL","active_issues":2,"critical_issues":2,"instances":2}""");
         printed.ShouldContain("""{"source":"payments","status":"CRITICAL","active_issues":1,"critical_issues":1,"instances":1}""");
+        printed.ShouldContain($"dashboard: http://127.0.0.1:{basePort + 10}/"); // and the script checked that it answers
         foreach (int port in new[] { basePort + 1, basePort + 2, basePort + 3, basePort + 10, basePort + 11 })
         {
             IsFree(port).ShouldBeTrue($"port {port} is still taken: the script left a host running");

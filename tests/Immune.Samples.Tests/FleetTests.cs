@@ -116,6 +116,22 @@ public sealed class FleetTests(RedisFixture redis) : IAsyncLifetime
         word.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         JsonElement problem = await word.Content.ReadFromJsonAsync<JsonElement>();
         problem.GetProperty("detail").GetString().ShouldBe($"minutes must be a number from 0 to {HttpProblemsMaxMinutes} (was \"abc\").");
+
+        JsonElement incidents = await client.GetFromJsonAsync<JsonElement>("/api/immune/fleet/incidents?minutes=60&max=10", guard.Token);
+        incidents.EnumerateArray().Select(i => (i.GetProperty("source").GetString(), i.GetProperty("severity").GetString(), i.GetProperty("message").GetString()))
+            .ShouldBe([("checkout", "CRITICAL", "breach"), ("payments", "WARNING", "slow")]); // the INFO event is no incident
+        incidents[0].GetProperty("instance_id").GetString().ShouldBe(checkout.Service.InstanceId);
+        incidents[0].GetProperty("event_id").GetInt64().ShouldBe(1);
+        incidents[0].GetProperty("type").GetString().ShouldBe("POLICY_VIOLATION");
+        incidents[0].GetProperty("occurrences").GetInt64().ShouldBe(1);
+        (await client.GetFromJsonAsync<JsonElement>("/api/immune/fleet/incidents?max=1", guard.Token)).GetArrayLength().ShouldBe(1);
+        foreach (string query in new[] { "max=0", "max=10001", "max=abc", "max=1.5", "max=-3", "minutes=-1" })
+        {
+            HttpResponseMessage refused = await client.GetAsync($"/api/immune/fleet/incidents?{query}");
+            refused.StatusCode.ShouldBe(HttpStatusCode.BadRequest, query);
+            (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString().ShouldNotBeNullOrEmpty();
+        }
+
         await checkout.Service.DisposeAsync();
         await payments.Service.DisposeAsync();
     }

@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Immune.Samples.Consumer;
+using Immune.Samples.Redis;
+using Microsoft.AspNetCore.Mvc.Testing;
+using StackExchange.Redis;
+
+namespace Immune.Samples.Tests;
+
+/// <summary>
+/// What Prometheus and Grafana see: a real scrape of the consumer's and the producer's <c>/metrics</c>, the example alert
+/// rules and dashboard checked by <c>promtool</c> (Debian's <c>prometheus</c> package, installed by test.sh) and held
+/// to the series the scrapes really have, and the page, its JSON and <c>/metrics</c> behind authorization when asked.
+/// </summary>
+[Collection(nameof(RedisCollection))]
+public sealed partial class ObservabilityTests(RedisFixture redis) : IAsyncLifetime
+{
+    private readonly string _stream = $"immune:events:{Guid.NewGuid():N}";
+    private ConnectionMultiplexer _connection = null!;
+
+    public async Task InitializeAsync() => _connection = await ConnectionMultiplexer.ConnectAsync(RedisStreamEventStream.ConnectionOptions(redis.Server.ConnectionString));
+
+    public async Task DisposeAsync() => await _connection.DisposeAsync();
+
+    [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>[^}]*)\})? (?<value>\S+)", RegexOptions.Multiline)]
+    private static partial Regex Sample();
+
+    [GeneratedRegex(@"\b(immune_[a-z_]+)\b")]
+    private static partial Regex ImmuneSeries();
+
+    [Fact]
+    public async Task Scrapes_ConsumerAndProducer_ServeTheFleetAndTheirOwnSeriesInPrometheusText()
+    {
+        string consumerText = await ScrapeConsumerAsync();
+        string producerText = await ScrapeProducerAsync();
+
+        Value(consumerText, "immune_fleet_open_incidents", """source="checkout",severity="critical" """).ShouldBe(1);
+        Value(consumerText, "immune_fleet_open_incidents", """source="payments",severity="warning" """).ShouldBe(1);
+        Value(consumerText, "immune_fleet_active_issues", """source="checkout" """).ShouldBe(2);
+        Value(consumerText, "immune_fleet_critical_issues", """source="checkout" """).ShouldBe(1);
+        Value(consumerText, "immune_fleet_instances", """source="checkout" """).ShouldBe(1);
+        Value(consumerText, "immune_consumer_envelopes_total", """type="immune.critical_event" """).ShouldBe(1);
+        Value(consumerText, "immune_consumer_envelopes_total", """type="immune.event_published" """).ShouldBe(3);
+        Value(consumerText, "immune_consumer_pages_total", """action="trigger" """).ShouldBe(1);
+        Value(consumerText, "immune_consumer_dead_lettered_total", string.Empty).ShouldBe(1);
+
+        Value(producerText, "immune_events_recorded_total", """severity="critical",type="policy_violation" """).ShouldBe(1);
+        Series(producerText).ShouldContain("immune_queue_oldest_age_seconds");
+        Series(producerText).ShouldContain("immune_envelopes_delivered_total");
+
+        // Every series EVENTS.md names is really there (or, for a counter of Immune's that counted nothing yet, its instrument is).
+        string catalog = await File.ReadAllTextAsync(Path.Combine(Root(), "EVENTS.md"));
+        string table = catalog[catalog.IndexOf("## Prometheus series", StringComparison.Ordinal)..];
+        string[] documented = [.. ImmuneSeries().Matches(table).Select(m => m.Groups[1].Value).Where(n => !n.EndsWith('_')).Distinct()];
+        documented.ShouldNotBeEmpty();
+        string[] served = [.. Series(consumerText), .. Series(producerText), .. ImmuneInstrumentSeries()];
+        documented.Where(d => !served.Any(s => s == d || s.StartsWith(d + "_", StringComparison.Ordinal))).ShouldBeEmpty("documented but not served");
+    }
+
+    [Fact]
+    public async Task ExampleRulesAndDashboard_PassPromtoolAndUseOnlyServedSeries()
+    {
+        string root = Root();
+        string rules = Path.Combine(root, "samples", "observability", "prometheus-alerts.yml");
+        (await PromtoolAsync("check", "rules", rules)).ShouldContain("SUCCESS: 2 rules found");
+
+        using JsonDocument dashboard = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(root, "samples", "observability", "grafana-dashboard.json")));
+        dashboard.RootElement.GetProperty("title").GetString().ShouldBe("Immune fleet");
+        string[] expressions = [.. dashboard.RootElement.GetProperty("panels").EnumerateArray()
+            .SelectMany(p => p.GetProperty("targets").EnumerateArray()).Select(t => t.GetProperty("expr").GetString()!)];
+        expressions.Length.ShouldBeGreaterThanOrEqualTo(10);
+
+        // promtool checks PromQL in rule files: give it each panel's query as a recording rule.
+        string asRules = Path.Combine(Path.GetTempPath(), $"immune-dashboard-{Guid.NewGuid():N}.yml");
+        await File.WriteAllTextAsync(asRules, "groups:\n  - name: dashboard\n    rules:\n"
+            + string.Concat(expressions.Select((e, i) => $"      - record: immune:dashboard:{i}\n        expr: {JsonSerializer.Serialize(e)}\n")));
+        try
+        {
+            (await PromtoolAsync("check", "rules", asRules)).ShouldContain($"SUCCESS: {expressions.Length} rules found");
+        }
+        finally
+        {
+            File.Delete(asRules);
+        }
+
+        // Served, or an instrument of Immune's meter that has not been measured yet (a counter of drops or failures
+        // appears in a scrape only once something was dropped or failed).
+        string[] served = [.. Series(await ScrapeConsumerAsync()), .. Series(await ScrapeProducerAsync()), .. ImmuneInstrumentSeries()];
+        string[] used = [.. expressions.Append(await File.ReadAllTextAsync(rules)).SelectMany(e => ImmuneSeries().Matches(e).Select(m => m.Groups[1].Value))
+            .Where(n => !n.StartsWith("immune_dashboard", StringComparison.Ordinal)).Distinct()];
+        used.Where(u => !served.Contains(u)).ShouldBeEmpty("queried but never served");
+    }
+
+    [Fact]
+    public async Task RequireAuthorization_On_RefusesThePageItsJsonAndMetricsWithout401_HealthzStaysOpen()
+    {
+        await using WebApplicationFactory<ImmuneFleetFeed> host = ConsumerHost(secured: true);
+        HttpClient client = host.CreateClient();
+
+        foreach (string path in new[] { "/", "/dashboard.js", "/api/immune/fleet/health", "/api/immune/fleet/incidents", "/api/immune/fleet/rate", "/metrics" })
+        {
+            (await client.GetAsync(path)).StatusCode.ShouldBe(HttpStatusCode.Unauthorized, path);
+        }
+
+        (await client.GetAsync("/healthz")).StatusCode.ShouldNotBe(HttpStatusCode.Unauthorized);
+
+        await using WebApplicationFactory<ImmuneFleetFeed> open = ConsumerHost(secured: false);
+        (await open.CreateClient().GetAsync("/")).StatusCode.ShouldBe(HttpStatusCode.OK); // off by default
+    }
+
+    private async Task<string> ScrapeConsumerAsync()
+    {
+        await using var producer = new ImmuneService(new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = _stream }), new ImmuneOptions { Source = "checkout" });
+        await using var payments = new ImmuneService(new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = _stream }), new ImmuneOptions { Source = "payments" });
+        if (await _connection.GetDatabase().StreamLengthAsync(_stream) == 0)
+        {
+            await producer.PublishAsync(new NewImmuneEvent(ImmuneSeverity.Critical, ImmuneEventType.PolicyViolation, "breach"));
+            await producer.PublishAsync(new NewImmuneEvent(ImmuneSeverity.Info, ImmuneEventType.SelfHealingAction, "healed"));
+            await payments.PublishAsync(new NewImmuneEvent(ImmuneSeverity.Warning, ImmuneEventType.ErrorSpike, "slow"));
+            await producer.FlushAsync();
+            await payments.FlushAsync();
+            await _connection.GetDatabase().StreamAddAsync(_stream, "envelope", "not json"); // dead-lettered by the group's consumer
+        }
+
+        await using WebApplicationFactory<ImmuneFleetFeed> host = ConsumerHost(secured: false);
+        HttpClient client = host.CreateClient();
+        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        string text;
+        do
+        {
+            await Task.Yield();
+            text = await client.GetStringAsync("/metrics", guard.Token);
+        }
+        while (!(text.Contains("immune_consumer_dead_lettered_total", StringComparison.Ordinal)
+            && text.Contains("immune_consumer_pages_total", StringComparison.Ordinal)
+            && Sample().Matches(text).Any(m => m.Groups["name"].Value == "immune_fleet_active_issues")));
+
+        return text;
+    }
+
+    private static async Task<string> ScrapeProducerAsync()
+    {
+        await using var api = new WebApplicationFactory<Program>();
+        HttpClient client = api.CreateClient();
+        var post = await client.PostAsync("/api/immune/event", new StringContent(
+            """{"severity":"CRITICAL","type":"POLICY_VIOLATION","message":"token reused"}""", new MediaTypeHeaderValue("application/json")));
+        post.EnsureSuccessStatusCode();
+        HttpResponseMessage scrape = await client.GetAsync("/metrics");
+        scrape.StatusCode.ShouldBe(HttpStatusCode.OK);
+        scrape.Content.Headers.ContentType!.MediaType.ShouldBe("text/plain");
+        return await scrape.Content.ReadAsStringAsync();
+    }
+
+    private WebApplicationFactory<ImmuneFleetFeed> ConsumerHost(bool secured)
+        => new WebApplicationFactory<ImmuneFleetFeed>().WithWebHostBuilder(web => web
+            .UseSetting("ConnectionStrings:Redis", redis.Server.ConnectionString)
+            .UseSetting("Immune:StreamKey", _stream)
+            .UseSetting("Immune:ConsumerName", $"c-{Guid.NewGuid():N}")
+            .UseSetting("Immune:RequireAuthorization", secured ? "true" : "false"));
+
+    /// <summary>The Prometheus names of every instrument of the <c>Immune</c> meter, measured or not: dots become underscores, counters end in <c>_total</c>, seconds in <c>_seconds</c>.</summary>
+    private static string[] ImmuneInstrumentSeries()
+    {
+        var names = new List<string>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, _) =>
+            {
+                if (instrument.Meter.Name != "Immune") return;
+                string name = instrument.Name.Replace('.', '_') + (instrument.Unit == "s" ? "_seconds" : string.Empty);
+                names.Add(instrument.GetType().Name.StartsWith("Counter", StringComparison.Ordinal) ? name + "_total" : name);
+            },
+        };
+        listener.Start();
+        using var service = new ImmuneService(new InMemoryEventStream());
+        return [.. names];
+    }
+
+    private static string[] Series(string text) => [.. Sample().Matches(text).Select(m => m.Groups["name"].Value).Distinct()];
+
+    /// <summary>The value of the one sample of <paramref name="name"/> that has every label of <paramref name="labels"/>, in any order.</summary>
+    private static double Value(string text, string name, string labels)
+    {
+        string[] wanted = labels.Trim().Split(',', StringSplitOptions.RemoveEmptyEntries);
+        Match[] matches = [.. Sample().Matches(text).Where(m => m.Groups["name"].Value == name
+            && wanted.All(label => m.Groups["labels"].Value.Split(',').Contains(label)))];
+        matches.Length.ShouldBe(1, $"{name}{{{labels}}} in:\n{text}");
+        return double.Parse(matches[0].Groups["value"].Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<string> PromtoolAsync(params string[] args)
+    {
+        string promtool = new[] { "/usr/bin/promtool", "/usr/local/bin/promtool" }.FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("promtool is missing: apt-get install -y prometheus (test.sh does it).");
+        var start = new ProcessStartInfo(promtool, args) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using Process process = Process.Start(start)!;
+        string output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        process.ExitCode.ShouldBe(0, output);
+        return output;
+    }
+
+    private static string Root()
+    {
+        for (string? dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
+        {
+            if (File.Exists(Path.Combine(dir, "Immune.sln"))) return dir;
+        }
+
+        throw new InvalidOperationException("The repository root was not found.");
+    }
+}
