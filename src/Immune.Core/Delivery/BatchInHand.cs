@@ -46,10 +46,10 @@ internal sealed class BatchInHand(int capacity)
     }
 
     /// <summary>Takes envelopes read back from the spool, in sequence order (at most the capacity); returns how many.</summary>
-    public int Take(List<PendingEnvelope> items)
+    public int Take(ReadOnlySpan<PendingEnvelope> items)
     {
-        int count = Math.Min(items.Count, _items.Length);
-        items.CopyTo(0, _items, 0, count);
+        int count = Math.Min(items.Length, _items.Length);
+        items[..count].CopyTo(_items);
         Count = count;
         Volatile.Write(ref _claimed, 0);
         return count;

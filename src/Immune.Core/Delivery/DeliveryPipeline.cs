@@ -15,7 +15,7 @@ namespace Immune.Delivery;
 /// under the lock once; results in between are claimed lock-free, which keeps every stats snapshot exact, and a
 /// disposal that gives up meets the loop on one compare-and-swap, so metrics agree with the stats.
 /// </remarks>
-internal sealed class DeliveryPipeline
+internal sealed partial class DeliveryPipeline
 {
     private readonly ImmuneOptions _options;
     private readonly TimeProvider _timeProvider;
@@ -158,78 +158,6 @@ internal sealed class DeliveryPipeline
         }
     }
 
-    /// <summary>
-    /// Takes the write turn and writes what waits to be spooled, a turn's worth at a time, until
-    /// <paramref name="sequence"/> is written (by this turn or an earlier one), then places each envelope: in memory,
-    /// on disk when memory is full or others already wait there (in order), shed when the spool is full for it, in
-    /// memory only when the spool gave up. The serialization and the writes run under no lock of the pipeline's.
-    /// </summary>
-    private void WriteHandedOff(long sequence)
-    {
-        SpoolHandOff handOff = _handOff!;
-        lock (handOff.Turn)
-        {
-            while (true)
-            {
-                int count;
-                long settledThrough;
-                lock (_gate)
-                {
-                    if (_abandoned || !handOff.TryPeek(out PendingEnvelope head) || head.Sequence > sequence)
-                    {
-                        return; // written by an earlier turn, or given up by disposal (it stays spooled)
-                    }
-
-                    count = handOff.Take();
-                    settledThrough = SettledThroughLocked();
-                }
-
-                handOff.Write(count, settledThrough);
-
-                var placed = default(Enqueued);
-                lock (_gate)
-                {
-                    if (_abandoned)
-                    {
-                        return; // disposal counted them as dropped; what was written stays spooled
-                    }
-
-                    for (int i = 0; i < count; i++)
-                    {
-                        PlaceLocked(handOff.Place(i, out PendingEnvelope item), item, ref placed);
-                    }
-
-                    CompleteWaitersLocked();
-                    (placed.Wakeup, _wakeup) = (_wakeup, null);
-                }
-
-                placed.Wakeup?.TrySetResult();
-                _reporter.Dropped(placed.FirstRefused, placed.RefusedCount, Reasons.SpoolFull);
-                _reporter.Dropped(placed.FirstShed, placed.ShedCount, Reasons.QueueFull);
-            }
-        }
-    }
-
-    private void PlaceLocked(SpoolWrite spooled, in PendingEnvelope item, ref Enqueued placed)
-    {
-        if (spooled == SpoolWrite.Full)
-        {
-            _settled.DroppedSpoolFull++;
-            if (placed.RefusedCount++ == 0) placed.FirstRefused = item;
-        }
-        else if (spooled == SpoolWrite.Written && (_onDisk!.Count > 0 || _queue.Count >= _options.QueueCapacity))
-        {
-            // On disk, and memory is full (or others already wait on disk, ahead of it): it waits there, in order,
-            // and the loop reads it back when it comes to it. Only the spool's capacity sheds.
-            _onDisk.Add(item);
-        }
-        else if (_queue.Enqueue(item, out PendingEnvelope shed))
-        {
-            _settled.DroppedQueueFull++; // the spool gave up: memory only, as without one
-            if (placed.ShedCount++ == 0) placed.FirstShed = shed;
-        }
-    }
-
     /// <summary>Completes when every envelope queued before the call is delivered, failed or dropped (not merely dequeued).</summary>
     public Task FlushAsync(CancellationToken cancellationToken)
     {
@@ -291,41 +219,6 @@ internal sealed class DeliveryPipeline
         }
     }
 
-    /// <summary>Queues what a previous service left in the spool, before anything new; the envelopes keep their ids.</summary>
-    private void Replay(List<EventEnvelope> envelopes)
-    {
-        var enqueued = default(Enqueued);
-        lock (_gate)
-        {
-            long queuedAt = _timeProvider.GetTimestamp(); // a replayed envelope's delivery time starts again here
-            foreach (EventEnvelope envelope in envelopes) enqueued.LastSequence = EnqueueLocked(PendingEnvelope.Replayed(++_lastSequence, envelope) with { QueuedAt = queuedAt }, ref enqueued);
-            _settled.Replayed += envelopes.Count;
-            (enqueued.Wakeup, _wakeup) = (_wakeup, null);
-        }
-
-        Announce(enqueued);
-    }
-
-    /// <summary>
-    /// Replays what a previous service left in the spool, before anything new, a thousand envelopes at a
-    /// time: the spool streams them from its files, and beyond <see cref="ImmuneOptions.QueueCapacity"/> they wait on
-    /// disk again, so a backlog of any size replays in bounded memory.
-    /// </summary>
-    public void ReplayFromSpool()
-    {
-        var pending = new List<EventEnvelope>(1024);
-        _spool!.Recover(envelope =>
-        {
-            pending.Add(envelope);
-            if (pending.Count == pending.Capacity)
-            {
-                Replay(pending);
-                pending.Clear();
-            }
-        });
-        Replay(pending);
-    }
-
     /// <summary>Gets the sequence through which every envelope is settled: what the spool may forget, unless it was frozen.</summary>
     public long SettledThrough()
     {
@@ -349,46 +242,6 @@ internal sealed class DeliveryPipeline
         }
 
         return item.Sequence;
-    }
-
-    private bool NextIsOnDiskLocked() => _onDisk is not null && _onDisk.IsNext(_queue);
-
-    /// <summary>
-    /// Reads the oldest envelopes waiting on disk back into the batch in hand (the disk read runs outside the lock);
-    /// returns how many were taken, or -1 when disposal gave up meanwhile. A spool that no longer reads back sheds
-    /// what waited on it, counted as <c>spool_full</c>.
-    /// </summary>
-    private int TakeFromDisk()
-    {
-        long from;
-        int max;
-        lock (_gate)
-        {
-            (from, max) = (_onDisk!.From, (int)Math.Min(_options.MaxBatchSize, _onDisk.Count));
-        }
-
-        bool read = _onDisk.Read(from, max);
-        PendingEnvelope lost = default;
-        long lostCount = 0;
-        lock (_gate)
-        {
-            if (_abandoned)
-            {
-                return -1;
-            }
-
-            if (read)
-            {
-                return _batch.Take(_onDisk.Take());
-            }
-
-            lostCount = _onDisk.Lose(out lost);
-            _settled.DroppedSpoolFull += lostCount;
-            CompleteWaitersLocked();
-        }
-
-        _reporter.Dropped(lost, lostCount, Reasons.SpoolFull);
-        return 0;
     }
 
     private async ValueTask<T> WaitInlineAsync<T>(T result, long lastSequence, CancellationToken cancellationToken)

@@ -64,7 +64,7 @@ internal sealed class DiskBacklog(IEnvelopeSpool spool)
     }
 
     /// <summary>Takes what <see cref="Read"/> gave, as envelopes to deliver with their queue times, and forgets them here.</summary>
-    public List<PendingEnvelope> Take()
+    public ReadOnlySpan<PendingEnvelope> Take()
     {
         _taken.Clear();
         foreach ((long sequence, EventEnvelope envelope) in _read)
@@ -75,7 +75,7 @@ internal sealed class DiskBacklog(IEnvelopeSpool spool)
         _read.Clear();
         Count -= _taken.Count;
         From = _taken[^1].Sequence + 1;
-        return _taken;
+        return System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_taken); // valid until the next read; the batch copies it
     }
 
     /// <summary>Gives up on everything waiting here after a failed read; returns how many, and the first for the drop report.</summary>
