@@ -5,11 +5,12 @@ using StackExchange.Redis;
 namespace Immune.Samples.Consumer;
 
 /// <summary>
-/// Reads <c>immune:events</c> with a consumer group: pages on-call once per escalation — each
-/// <c>immune.critical_event</c> envelope, remembered by its <c>id</c> in Redis next to the stream, so a redelivery never
-/// pages twice while a re-escalation after a resolution (a new envelope) pages again, in whatever order the group's
-/// consumers handle them — under the dedup key <c>immune_critical_&lt;source&gt;_&lt;instance_id&gt;_&lt;event_id&gt;</c> (the
-/// event's fleet identity, which groups an event's pages); counts <c>immune.event_published</c> by severity;
+/// Reads <c>immune:events</c> with a consumer group: pages on-call for each escalation (an <c>immune.critical_event</c>
+/// envelope) and resolves the page when the event is changed from CRITICAL to a lower severity, under the dedup key
+/// <c>immune_critical_&lt;source&gt;_&lt;instance_id&gt;_&lt;event_id&gt;</c> (the event's fleet identity). Every action is
+/// sent at most once and in the event's own time order per key, whichever consumer of the group handles it
+/// (<see cref="PagerLedger"/>): a redelivery never pages twice, a re-escalation after a resolution pages again, and an
+/// action older than one already sent is superseded. It also counts <c>immune.event_published</c> by severity;
 /// acknowledges after handling; reclaims what a crashed consumer left pending (<c>XAUTOCLAIM</c>); moves malformed
 /// entries to a dead-letter stream instead of failing; and re-creates its group when the stream or group disappeared
 /// (<c>NOGROUP</c>, e.g. after a Redis restart without persistence). The fleet's health is read by <see cref="ImmuneFleetFeed"/>.
@@ -17,6 +18,7 @@ namespace Immune.Samples.Consumer;
 public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPager pager, ImmuneStreamConsumerOptions options, ILogger<ImmuneStreamConsumer> logger, ConsumerMetrics? metrics = null)
 {
     private readonly ConcurrentDictionary<ImmuneSeverity, long> _published = new();
+    private readonly PagerLedger _ledger = new(redis, options);
 
     /// <summary>Gets how many <c>immune.event_published</c> envelopes this consumer handled, per severity.</summary>
     public IReadOnlyDictionary<ImmuneSeverity, long> PublishedBySeverity => _published;
@@ -136,12 +138,15 @@ public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPa
 
         metrics?.Handled(envelope.Type);
 
-        switch (envelope.Type)
+        switch (envelope.Payload)
         {
-            case ImmuneEventTypes.CriticalEvent:
-                await PageOnceAsync(db, envelope, cancellationToken);
+            case ImmuneCriticalEventPayload critical:
+                await SendOnceAsync("trigger", critical.CriticalAt, envelope, pager.PageAsync, cancellationToken);
                 break;
-            case ImmuneEventTypes.EventPublished:
+            case ImmuneSeverityChangedPayload { PreviousSeverity: ImmuneSeverity.Critical, Severity: not ImmuneSeverity.Critical } resolved:
+                await SendOnceAsync("resolve", resolved.ChangedAt, envelope, pager.ResolveAsync, cancellationToken);
+                break;
+            case ImmuneEventPublishedPayload:
                 _published.AddOrUpdate(envelope.Payload.Severity, 1, static (_, count) => count + 1);
                 break;
         }
@@ -149,24 +154,13 @@ public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPa
         await db.StreamAcknowledgeAsync(options.StreamKey, options.Group, entry.Id);
     }
 
-    private async Task PageOnceAsync(IDatabase db, EventEnvelope envelope, CancellationToken cancellationToken)
+    /// <summary>Sends a pager action once per envelope and in the event's time order per key (<see cref="PagerLedger"/>).</summary>
+    private async Task SendOnceAsync(string action, DateTimeOffset at, EventEnvelope envelope, Func<string, EventEnvelope, CancellationToken, Task> send, CancellationToken cancellationToken)
     {
         string dedupKey = DedupKey(envelope);
-        RedisKey marker = new($"{options.StreamKey}:paged:{envelope.Id}");
-        if (!await db.StringSetAsync(marker, dedupKey, options.DedupFor, When.NotExists))
+        if (await _ledger.SendOnceAsync(dedupKey, action, at, envelope.Id, () => send(dedupKey, envelope, cancellationToken), cancellationToken))
         {
-            return; // paged already, by this consumer or another
-        }
-
-        try
-        {
-            await pager.PageAsync(dedupKey, envelope, cancellationToken);
-            metrics?.Paged("trigger");
-        }
-        catch
-        {
-            await db.KeyDeleteAsync(marker); // not paged after all: let the redelivery page
-            throw;
+            metrics?.Paged(action);
         }
     }
 

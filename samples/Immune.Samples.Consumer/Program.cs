@@ -16,7 +16,18 @@ builder.Services.AddSingleton(new ImmuneStreamConsumerOptions
     StreamKey = builder.Configuration["Immune:StreamKey"] ?? "immune:events",
     ConsumerName = builder.Configuration["Immune:ConsumerName"] ?? Environment.MachineName,
 });
-builder.Services.AddSingleton<IOnCallPager, LoggingPager>();
+PagerDutyOptions pagerDuty = builder.Configuration.GetSection("Immune:Pager").Get<PagerDutyOptions>() ?? new PagerDutyOptions();
+if (string.IsNullOrWhiteSpace(pagerDuty.RoutingKey))
+{
+    builder.Services.AddSingleton<IOnCallPager, LoggingPager>();
+}
+else
+{
+    // Immune__Pager__RoutingKey (and Immune__Pager__Url for anything but PagerDuty itself): Events API v2 pages.
+    builder.Services.AddSingleton(pagerDuty);
+    builder.Services.AddHttpClient<IOnCallPager, PagerDutyPager>(http => http.Timeout = TimeSpan.FromSeconds(10));
+}
+
 builder.Services.AddSingleton<ImmuneStreamConsumer>();
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(sp => new ImmuneFleetView(timeProvider: sp.GetRequiredService<TimeProvider>()));
