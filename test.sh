@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of the solution: the library tests on net8.0 and net10.0 (net8.0 self-contained, so no installed
-# .NET 8 runtime is needed), the samples' tests on net10.0. The samples' tests start their own redis-server and drive
-# a headless Chromium through chromedriver and check the example alert rules with promtool, all from PATH, so this
-# installs what is missing first (Debian/Ubuntu packages redis-server, chromium, chromium-driver and prometheus; as
-# root or with sudo; --no-install-recommends). Ends with one line: "N passed, N failed",
-# the total over every test run.
+# .NET 8 runtime is needed), the samples' tests on net10.0. The samples' tests start their own redis-server and
+# nats-server, drive a headless Chromium through chromedriver and check the example alert rules with promtool, all
+# from PATH, so this installs what is missing first (Debian/Ubuntu packages redis-server, nats-server, chromium,
+# chromium-driver and prometheus; as root or with sudo; --no-install-recommends). Ends with one line:
+# "N passed, N failed", the total over every test run.
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -13,6 +13,7 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 { command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; } || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "missing: ${missing[*]}: installing (apt-get install -y ${missing[*]})"
   sudo_cmd=""
