@@ -1,14 +1,30 @@
 using Immune;
 using OpenTelemetry.Metrics;
 using Immune.Samples.Api;
+using Immune.Samples.Nats;
 using Immune.Samples.Redis;
+using NATS.Client.Core;
 using StackExchange.Redis;
 
 WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
 
-// Transport: Redis Streams when a connection string is configured (ConnectionStrings__Redis=host:port), else in-process.
+// Transport: Redis Streams (ConnectionStrings__Redis=host:port) or NATS JetStream (ConnectionStrings__Nats=nats://host:port)
+// when a connection string is configured, else in-process.
 string? redis = builder.Configuration.GetConnectionString("Redis");
-if (!string.IsNullOrWhiteSpace(redis))
+string? nats = builder.Configuration.GetConnectionString("Nats");
+if (!string.IsNullOrWhiteSpace(nats))
+{
+    builder.Services.AddSingleton<INatsConnection>(_ => new NatsConnection(NatsOpts.Default with { Url = nats, Name = "immune-api" }));
+    builder.Services.AddSingleton(new NatsJetStreamOptions
+    {
+        StreamName = builder.Configuration["Immune:Nats:StreamName"] ?? "IMMUNE",
+        SubjectPrefix = builder.Configuration["Immune:Nats:SubjectPrefix"] ?? "immune.events",
+    });
+    builder.Services.AddSingleton<NatsJetStreamEventStream>();
+    builder.Services.AddSingleton<IEventStream>(sp => sp.GetRequiredService<NatsJetStreamEventStream>());
+    builder.Services.AddHostedService<NatsStreamSetup>();
+}
+else if (!string.IsNullOrWhiteSpace(redis))
 {
     builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(RedisStreamEventStream.ConnectionOptions(redis)));
     builder.Services.AddSingleton<IEventStream>(sp => new RedisStreamEventStream(

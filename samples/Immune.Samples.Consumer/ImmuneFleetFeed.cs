@@ -10,7 +10,7 @@ namespace Immune.Samples.Consumer;
 /// producer's retry counts nothing twice. After a Redis restart without persistence the stream is written anew with
 /// ids from the current time, later than any read before, so the feed goes on where it was.
 /// </summary>
-public sealed class ImmuneFleetFeed(IConnectionMultiplexer redis, ImmuneFleetView fleet, ImmuneStreamConsumerOptions options, ILogger<ImmuneFleetFeed> logger)
+public sealed class ImmuneFleetFeed(IConnectionMultiplexer redis, ImmuneFleetView fleet, ImmuneStreamConsumerOptions options, ILogger<ImmuneFleetFeed> logger) : IConsumerLoop
 {
     private RedisValue _position = "0-0"; // the last entry read
 

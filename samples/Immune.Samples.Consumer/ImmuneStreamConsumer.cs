@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Text.Json;
 using StackExchange.Redis;
 
 namespace Immune.Samples.Consumer;
@@ -15,13 +13,12 @@ namespace Immune.Samples.Consumer;
 /// entries to a dead-letter stream instead of failing; and re-creates its group when the stream or group disappeared
 /// (<c>NOGROUP</c>, e.g. after a Redis restart without persistence). The fleet's health is read by <see cref="ImmuneFleetFeed"/>.
 /// </summary>
-public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPager pager, ImmuneStreamConsumerOptions options, ILogger<ImmuneStreamConsumer> logger, ConsumerMetrics? metrics = null)
+public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPager pager, ImmuneStreamConsumerOptions options, ILogger<ImmuneStreamConsumer> logger, ConsumerMetrics? metrics = null) : IConsumerLoop
 {
-    private readonly ConcurrentDictionary<ImmuneSeverity, long> _published = new();
-    private readonly PagerLedger _ledger = new(redis, options);
+    private readonly EnvelopeHandler _handler = new(pager, new RedisPagerLedger(redis, options), metrics);
 
     /// <summary>Gets how many <c>immune.event_published</c> envelopes this consumer handled, per severity.</summary>
-    public IReadOnlyDictionary<ImmuneSeverity, long> PublishedBySeverity => _published;
+    public IReadOnlyDictionary<ImmuneSeverity, long> PublishedBySeverity => _handler.PublishedBySeverity;
 
     /// <summary>Creates the consumer group (and the stream) when missing.</summary>
     public async Task EnsureGroupAsync()
@@ -101,9 +98,9 @@ public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPa
                 logger.LogInformation(
                     "Handled {Handled} entries; immune.event_published so far: {Info} INFO, {Warning} WARNING, {Critical} CRITICAL",
                     handled,
-                    _published.GetValueOrDefault(ImmuneSeverity.Info),
-                    _published.GetValueOrDefault(ImmuneSeverity.Warning),
-                    _published.GetValueOrDefault(ImmuneSeverity.Critical));
+                    PublishedBySeverity.GetValueOrDefault(ImmuneSeverity.Info),
+                    PublishedBySeverity.GetValueOrDefault(ImmuneSeverity.Warning),
+                    PublishedBySeverity.GetValueOrDefault(ImmuneSeverity.Critical));
             }
 
             if (handled == 0)
@@ -115,56 +112,17 @@ public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPa
 
     private async Task HandleAsync(IDatabase db, StreamEntry entry, CancellationToken cancellationToken)
     {
-        EventEnvelope envelope;
-        try
+        RedisValue json = entry["envelope"];
+        if (await _handler.HandleAsync(json.IsNull ? null : (ReadOnlyMemory<byte>)json, cancellationToken) is { } malformed)
         {
-            RedisValue json = entry["envelope"];
-            if (json.IsNull)
-            {
-                throw new JsonException("The entry has no 'envelope' field.");
-            }
-
-            envelope = ImmuneJson.DeserializeEnvelope(((ReadOnlyMemory<byte>)json).Span);
-        }
-        catch (JsonException exception)
-        {
-            logger.LogError(exception, "Malformed entry {EntryId} moved to {DeadLetter}", entry.Id, options.DeadLetterKey);
-            NameValueEntry[] dead = [new("entry_id", entry.Id), new("error", exception.Message), .. entry.Values];
+            logger.LogError("Malformed entry {EntryId} moved to {DeadLetter}: {Reason}", entry.Id, options.DeadLetterKey, malformed);
+            NameValueEntry[] dead = [new("entry_id", entry.Id), new("error", malformed), .. entry.Values];
             await db.StreamAddAsync(options.DeadLetterKey, dead);
-            await db.StreamAcknowledgeAsync(options.StreamKey, options.Group, entry.Id);
-            metrics?.DeadLettered();
-            return;
-        }
-
-        metrics?.Handled(envelope.Type);
-
-        switch (envelope.Payload)
-        {
-            case ImmuneCriticalEventPayload critical:
-                await SendOnceAsync("trigger", critical.CriticalAt, envelope, pager.PageAsync, cancellationToken);
-                break;
-            case ImmuneSeverityChangedPayload { PreviousSeverity: ImmuneSeverity.Critical, Severity: not ImmuneSeverity.Critical } resolved:
-                await SendOnceAsync("resolve", resolved.ChangedAt, envelope, pager.ResolveAsync, cancellationToken);
-                break;
-            case ImmuneEventPublishedPayload:
-                _published.AddOrUpdate(envelope.Payload.Severity, 1, static (_, count) => count + 1);
-                break;
         }
 
         await db.StreamAcknowledgeAsync(options.StreamKey, options.Group, entry.Id);
     }
 
-    /// <summary>Sends a pager action once per envelope and in the event's time order per key (<see cref="PagerLedger"/>).</summary>
-    private async Task SendOnceAsync(string action, DateTimeOffset at, EventEnvelope envelope, Func<string, EventEnvelope, CancellationToken, Task> send, CancellationToken cancellationToken)
-    {
-        string dedupKey = DedupKey(envelope);
-        if (await _ledger.SendOnceAsync(dedupKey, action, at, envelope.Id, () => send(dedupKey, envelope, cancellationToken), cancellationToken))
-        {
-            metrics?.Paged(action);
-        }
-    }
-
     /// <summary>The paging dedup key: the event's fleet identity, since event ids restart at 1 in every producer process.</summary>
-    public static string DedupKey(EventEnvelope envelope)
-        => $"immune_critical_{envelope.Source}_{envelope.Meta.InstanceId ?? "-"}_{envelope.Payload.EventId}";
+    public static string DedupKey(EventEnvelope envelope) => EnvelopeHandler.DedupKey(envelope);
 }

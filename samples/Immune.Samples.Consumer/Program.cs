@@ -3,19 +3,54 @@ using Immune;
 using OpenTelemetry.Metrics;
 using Microsoft.AspNetCore.Authentication.BearerToken;
 using Immune.Samples.Consumer;
+using Immune.Samples.Nats;
 using Immune.Samples.Redis;
+using NATS.Client.Core;
 using StackExchange.Redis;
 
 // Pages on-call from immune.critical_event (a consumer group: each entry handled once across replicas), and serves the
 // fleet's health, its open incidents and a live dashboard at / (every replica reads every envelope into its own view).
+// The broker is Redis Streams (the default) or NATS JetStream: Immune__Broker=nats and ConnectionStrings__Nats.
 WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
-string redis = builder.Configuration.GetConnectionString("Redis") ?? "localhost:6379";
-builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(RedisStreamEventStream.ConnectionOptions(redis)));
-builder.Services.AddSingleton(new ImmuneStreamConsumerOptions
+var consumerOptions = new ImmuneStreamConsumerOptions
 {
     StreamKey = builder.Configuration["Immune:StreamKey"] ?? "immune:events",
     ConsumerName = builder.Configuration["Immune:ConsumerName"] ?? Environment.MachineName,
-});
+};
+builder.Services.AddSingleton(consumerOptions);
+string broker = builder.Configuration["Immune:Broker"] ?? "redis";
+if (string.Equals(broker, "nats", StringComparison.OrdinalIgnoreCase))
+{
+    string nats = builder.Configuration.GetConnectionString("Nats") ?? "nats://localhost:4222";
+    builder.Services.AddSingleton<INatsConnection>(_ => new NatsConnection(NatsOpts.Default with { Url = nats, Name = "immune-consumer" }));
+    builder.Services.AddSingleton(new NatsJetStreamOptions
+    {
+        StreamName = builder.Configuration["Immune:Nats:StreamName"] ?? "IMMUNE",
+        SubjectPrefix = builder.Configuration["Immune:Nats:SubjectPrefix"] ?? "immune.events",
+    });
+    builder.Services.AddSingleton<IPagerLedger, NatsPagerLedger>();
+    builder.Services.AddSingleton(sp => new EnvelopeHandler(sp.GetRequiredService<IOnCallPager>(), sp.GetRequiredService<IPagerLedger>(), sp.GetRequiredService<ConsumerMetrics>()));
+    builder.Services.AddSingleton<NatsStreamConsumer>();
+    builder.Services.AddSingleton<NatsFleetFeed>();
+    builder.Services.AddSingleton<IConsumerLoop>(sp => sp.GetRequiredService<NatsStreamConsumer>());
+    builder.Services.AddSingleton<IConsumerLoop>(sp => sp.GetRequiredService<NatsFleetFeed>());
+    builder.Services.AddHealthChecks().AddCheck<NatsConsumerHealthCheck>("immune-consumer");
+}
+else if (string.Equals(broker, "redis", StringComparison.OrdinalIgnoreCase))
+{
+    string redis = builder.Configuration.GetConnectionString("Redis") ?? "localhost:6379";
+    builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(RedisStreamEventStream.ConnectionOptions(redis)));
+    builder.Services.AddSingleton<ImmuneStreamConsumer>();
+    builder.Services.AddSingleton<ImmuneFleetFeed>();
+    builder.Services.AddSingleton<IConsumerLoop>(sp => sp.GetRequiredService<ImmuneStreamConsumer>());
+    builder.Services.AddSingleton<IConsumerLoop>(sp => sp.GetRequiredService<ImmuneFleetFeed>());
+    builder.Services.AddHealthChecks().AddCheck<ConsumerHealthCheck>("immune-consumer");
+}
+else
+{
+    throw new InvalidOperationException($"Immune:Broker must be 'redis' or 'nats' (was '{broker}').");
+}
+
 PagerDutyOptions pagerDuty = builder.Configuration.GetSection("Immune:Pager").Get<PagerDutyOptions>() ?? new PagerDutyOptions();
 if (string.IsNullOrWhiteSpace(pagerDuty.RoutingKey))
 {
@@ -28,13 +63,10 @@ else
     builder.Services.AddHttpClient<IOnCallPager, PagerDutyPager>(http => http.Timeout = TimeSpan.FromSeconds(10));
 }
 
-builder.Services.AddSingleton<ImmuneStreamConsumer>();
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(sp => new ImmuneFleetView(timeProvider: sp.GetRequiredService<TimeProvider>()));
-builder.Services.AddSingleton<ImmuneFleetFeed>();
 builder.Services.AddHostedService<ConsumerWorker>();
 builder.Services.ConfigureHttpJsonOptions(options => FleetHealthApi.Configure(options.SerializerOptions));
-builder.Services.AddHealthChecks().AddCheck<ConsumerHealthCheck>("immune-consumer");
 builder.Services.AddSingleton(sp => new ConsumerMetrics(sp.GetRequiredService<ImmuneFleetView>(), sp.GetRequiredService<IMeterFactory>()));
 builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(ConsumerMetrics.MeterName).AddPrometheusExporter());
 
@@ -61,10 +93,10 @@ else
 app.Run();
 
 /// <summary>Runs the paging consumer and the fleet feed for the life of the host.</summary>
-internal sealed class ConsumerWorker(ImmuneStreamConsumer consumer, ImmuneFleetFeed feed) : BackgroundService
+internal sealed class ConsumerWorker(IEnumerable<IConsumerLoop> loops) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
-        => Task.WhenAll(consumer.RunAsync(stoppingToken), feed.RunAsync(stoppingToken));
+        => Task.WhenAll(loops.Select(loop => loop.RunAsync(stoppingToken)));
 }
 
 /// <summary>The entry point; internal, so that tests referencing both samples see only the API sample's.</summary>

@@ -5,25 +5,36 @@ using System.Text.RegularExpressions;
 
 namespace Immune.Samples.Tests;
 
-/// <summary>The README's "Run a fleet locally" block, run as a user pastes it into a shell at the repository root.</summary>
+/// <summary>
+/// The README's fleet blocks ("Run a fleet locally" on Redis, and the NATS one of "Transports"), run as a user pastes
+/// them into a shell at the repository root.
+/// </summary>
 public sealed partial class FleetScriptTests
 {
     [GeneratedRegex("Run a fleet locally.*?```sh\\n(?<code>.*?)```", RegexOptions.Singleline)]
-    private static partial Regex FleetBlock();
+    private static partial Regex RedisFleetBlock();
 
-    [Fact]
-    public async Task Readme_RunAFleetLocally_BuildsStartsPostsAndPrintsTheFleetHealth()
+    [GeneratedRegex("Run the whole fleet on either broker.*?```sh\\n(?<code>.*?)```", RegexOptions.Singleline)]
+    private static partial Regex NatsFleetBlock();
+
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("nats")]
+    public async Task Readme_RunAFleetLocally_BuildsStartsPostsAndPrintsTheFleetHealth(string broker)
     {
         string root = Root();
-        string block = FleetBlock().Match(await File.ReadAllTextAsync(Path.Combine(root, "README.md"))).Groups["code"].Value;
+        string readme = await File.ReadAllTextAsync(Path.Combine(root, "README.md"));
+        string block = (broker == "nats" ? NatsFleetBlock() : RedisFleetBlock()).Match(readme).Groups["code"].Value;
         block.ShouldNotBeNullOrWhiteSpace();
+        if (broker == "nats") block.ShouldContain("--broker nats");
         int basePort = FreeBase();
+        string free = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
         var start = new ProcessStartInfo("bash", ["-c", block])
         {
             WorkingDirectory = root,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            Environment = { ["REDIS_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture), ["BASE_PORT"] = basePort.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            Environment = { ["REDIS_PORT"] = free, ["NATS_PORT"] = free, ["BASE_PORT"] = basePort.ToString(System.Globalization.CultureInfo.InvariantCulture) },
         };
 
         using Process shell = Process.Start(start)!;

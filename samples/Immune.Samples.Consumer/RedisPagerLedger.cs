@@ -3,12 +3,12 @@ using StackExchange.Redis;
 namespace Immune.Samples.Consumer;
 
 /// <summary>
-/// What the consumer group last sent to the pager for each dedup key, in Redis, so that every consumer of the group
-/// agrees: an action is sent only when it is later (in the event's own time, milliseconds on the wire) than the last
+/// The <see cref="IPagerLedger"/> of a Redis consumer group: what it last sent for each dedup key, in a hash next to the
+/// stream, so that every consumer of the group agrees: an action is sent only when it is later (in the event's own time, milliseconds on the wire) than the last
 /// one sent for its key. A redelivery is not later, and neither is an action that a group handled after a newer one.
 /// A per-key lock, held from the decision until the call returns, keeps the calls of one key in time order.
 /// </summary>
-public sealed class PagerLedger(IConnectionMultiplexer redis, ImmuneStreamConsumerOptions options)
+public sealed class RedisPagerLedger(IConnectionMultiplexer redis, ImmuneStreamConsumerOptions options) : IPagerLedger
 {
     private static readonly TimeSpan LockFor = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan LockPoll = TimeSpan.FromMilliseconds(20);
@@ -34,10 +34,7 @@ public sealed class PagerLedger(IConnectionMultiplexer redis, ImmuneStreamConsum
         return 0
         """;
 
-    /// <summary>
-    /// Sends <paramref name="action"/> through <paramref name="send"/> when it is later than the last action sent for
-    /// <paramref name="dedupKey"/>; returns whether it was sent. A failed send changes nothing and is rethrown.
-    /// </summary>
+    /// <inheritdoc />
     public async Task<bool> SendOnceAsync(string dedupKey, string action, DateTimeOffset at, string envelopeId, Func<Task> send, CancellationToken cancellationToken)
     {
         IDatabase db = redis.GetDatabase();
