@@ -41,25 +41,10 @@ public sealed class ImmuneFleetFeed(IConnectionMultiplexer redis, ImmuneFleetVie
     }
 
     /// <summary>Runs until cancelled; a failing read is logged and retried after the poll interval.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            int read;
-            try
-            {
-                read = await ReadBatchAsync();
-            }
-            catch (Exception exception) when (exception is RedisException or TimeoutException)
-            {
-                logger.LogWarning(exception, "Reading {Stream} for the fleet view failed; retrying", options.StreamKey);
-                read = 0;
-            }
-
-            if (read == 0)
-            {
-                await Task.Delay(options.PollInterval, cancellationToken).ContinueWith(static _ => { }, TaskScheduler.Default);
-            }
-        }
-    }
+    public Task RunAsync(CancellationToken cancellationToken) => ConsumerLoop.RunAsync(
+        _ => ReadBatchAsync(),
+        static exception => exception is RedisException or TimeoutException,
+        exception => logger.LogWarning(exception, "Reading {Stream} for the fleet view failed; retrying", options.StreamKey),
+        options.PollInterval,
+        cancellationToken);
 }

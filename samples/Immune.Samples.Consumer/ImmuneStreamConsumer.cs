@@ -7,7 +7,7 @@ namespace Immune.Samples.Consumer;
 /// envelope) and resolves the page when the event is changed from CRITICAL to a lower severity, under the dedup key
 /// <c>immune_critical_&lt;source&gt;_&lt;instance_id&gt;_&lt;event_id&gt;</c> (the event's fleet identity). Every action is
 /// sent at most once and in the event's own time order per key, whichever consumer of the group handles it
-/// (<see cref="PagerLedger"/>): a redelivery never pages twice, a re-escalation after a resolution pages again, and an
+/// (<see cref="RedisPagerLedger"/>): a redelivery never pages twice, a re-escalation after a resolution pages again, and an
 /// action older than one already sent is superseded. It also counts <c>immune.event_published</c> by severity;
 /// acknowledges after handling; reclaims what a crashed consumer left pending (<c>XAUTOCLAIM</c>); moves malformed
 /// entries to a dead-letter stream instead of failing; and re-creates its group when the stream or group disappeared
@@ -80,34 +80,26 @@ public sealed class ImmuneStreamConsumer(IConnectionMultiplexer redis, IOnCallPa
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         await EnsureGroupAsync();
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            int handled;
-            try
+        await ConsumerLoop.RunAsync(
+            async token =>
             {
-                handled = await ProcessOrRecoverAsync(cancellationToken);
-            }
-            catch (Exception exception) when (exception is RedisException or TimeoutException)
-            {
-                logger.LogWarning(exception, "Reading {Stream} failed; retrying", options.StreamKey);
-                handled = 0;
-            }
+                int handled = await ProcessOrRecoverAsync(token);
+                if (handled > 0)
+                {
+                    logger.LogInformation(
+                        "Handled {Handled} entries; immune.event_published so far: {Info} INFO, {Warning} WARNING, {Critical} CRITICAL",
+                        handled,
+                        PublishedBySeverity.GetValueOrDefault(ImmuneSeverity.Info),
+                        PublishedBySeverity.GetValueOrDefault(ImmuneSeverity.Warning),
+                        PublishedBySeverity.GetValueOrDefault(ImmuneSeverity.Critical));
+                }
 
-            if (handled > 0)
-            {
-                logger.LogInformation(
-                    "Handled {Handled} entries; immune.event_published so far: {Info} INFO, {Warning} WARNING, {Critical} CRITICAL",
-                    handled,
-                    PublishedBySeverity.GetValueOrDefault(ImmuneSeverity.Info),
-                    PublishedBySeverity.GetValueOrDefault(ImmuneSeverity.Warning),
-                    PublishedBySeverity.GetValueOrDefault(ImmuneSeverity.Critical));
-            }
-
-            if (handled == 0)
-            {
-                await Task.Delay(options.PollInterval, cancellationToken).ContinueWith(static _ => { }, TaskScheduler.Default);
-            }
-        }
+                return handled;
+            },
+            static exception => exception is RedisException or TimeoutException,
+            exception => logger.LogWarning(exception, "Reading {Stream} failed; retrying", options.StreamKey),
+            options.PollInterval,
+            cancellationToken);
     }
 
     private async Task HandleAsync(IDatabase db, StreamEntry entry, CancellationToken cancellationToken)

@@ -66,27 +66,12 @@ public sealed class NatsStreamConsumer(INatsConnection connection, NatsJetStream
     }
 
     /// <summary>Runs until cancelled; a failing batch is logged and retried after the poll interval.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            int handled;
-            try
-            {
-                handled = await ProcessBatchAsync(cancellationToken);
-            }
-            catch (Exception exception) when (exception is NatsException or TimeoutException && !cancellationToken.IsCancellationRequested)
-            {
-                logger.LogWarning(exception, "Reading {Stream} failed; retrying", stream.StreamName);
-                handled = 0;
-            }
-
-            if (handled == 0)
-            {
-                await Task.Delay(options.PollInterval, cancellationToken).ContinueWith(static _ => { }, TaskScheduler.Default);
-            }
-        }
-    }
+    public Task RunAsync(CancellationToken cancellationToken) => ConsumerLoop.RunAsync(
+        ProcessBatchAsync,
+        static exception => exception is NatsException or TimeoutException,
+        exception => logger.LogWarning(exception, "Reading {Stream} failed; retrying", stream.StreamName),
+        options.PollInterval,
+        cancellationToken);
 }
 
 /// <summary>
@@ -122,26 +107,14 @@ public sealed class NatsFleetFeed(INatsConnection connection, NatsJetStreamOptio
     }
 
     /// <summary>Runs until cancelled; a failing read is logged and retried after the poll interval.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
+    public Task RunAsync(CancellationToken cancellationToken) => ConsumerLoop.RunAsync(
+        ReadBatchAsync,
+        static exception => exception is NatsException or TimeoutException,
+        exception =>
         {
-            int read;
-            try
-            {
-                read = await ReadBatchAsync(cancellationToken);
-            }
-            catch (Exception exception) when (exception is NatsException or TimeoutException && !cancellationToken.IsCancellationRequested)
-            {
-                logger.LogWarning(exception, "Reading {Stream} for the fleet view failed; retrying", stream.StreamName);
-                _consumer = null;
-                read = 0;
-            }
-
-            if (read == 0)
-            {
-                await Task.Delay(options.PollInterval, cancellationToken).ContinueWith(static _ => { }, TaskScheduler.Default);
-            }
-        }
-    }
+            logger.LogWarning(exception, "Reading {Stream} for the fleet view failed; retrying", stream.StreamName);
+            _consumer = null; // an ordered consumer that failed is made anew, from where the view is
+        },
+        options.PollInterval,
+        cancellationToken);
 }

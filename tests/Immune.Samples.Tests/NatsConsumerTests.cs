@@ -24,8 +24,7 @@ public sealed class NatsConsumerTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _server = await NatsServer.StartAsync();
-        _connection = new NatsConnection(NatsOpts.Default with { Url = _server.Url });
-        await _connection.ConnectAsync();
+        _connection = await _server.ConnectAsync();
         await new NatsJetStreamEventStream(_connection, _stream).EnsureStreamAsync();
     }
 

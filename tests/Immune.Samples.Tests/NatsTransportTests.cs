@@ -20,8 +20,7 @@ public sealed class NatsTransportTests(Xunit.Abstractions.ITestOutputHelper outp
     public async Task InitializeAsync()
     {
         _server = await NatsServer.StartAsync();
-        _connection = new NatsConnection(NatsOpts.Default with { Url = _server.Url });
-        await _connection.ConnectAsync();
+        _connection = await _server.ConnectAsync();
     }
 
     public async Task DisposeAsync()
