@@ -13,16 +13,10 @@ namespace Immune.Samples.Tests;
 
 /// <summary>What the dashboard reads besides the fleet summary: the per-minute rate, the page itself and the consumer's health.</summary>
 [Collection(nameof(RedisCollection))]
-public sealed class DashboardApiTests(RedisFixture redis) : IAsyncLifetime
+public sealed class DashboardApiTests(RedisFixture redis) : RedisStreamTest(redis)
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 29, 9, 0, 0, TimeSpan.Zero);
-    private readonly string _stream = $"immune:events:{Guid.NewGuid():N}";
     private readonly FakeTimeProvider _time = new(Start);
-    private ConnectionMultiplexer _connection = null!;
-
-    public async Task InitializeAsync() => _connection = await ConnectionMultiplexer.ConnectAsync(RedisStreamEventStream.ConnectionOptions(redis.Server.ConnectionString));
-
-    public async Task DisposeAsync() => await _connection.DisposeAsync();
 
     [Fact]
     public void Rate_EventsInClockMinutes_CountedInTheirMinuteByCurrentSeverity()
@@ -79,25 +73,25 @@ public sealed class DashboardApiTests(RedisFixture redis) : IAsyncLifetime
     [Fact]
     public async Task ConsumerHealth_ReportsTheGroupsLagAndPending_UnhealthyWithoutTheGroup()
     {
-        var options = new ImmuneStreamConsumerOptions { StreamKey = _stream, ConsumerName = "c1" };
-        var check = new ConsumerHealthCheck(_connection, options);
+        var options = new ImmuneStreamConsumerOptions { StreamKey = StreamKey, ConsumerName = "c1" };
+        var check = new ConsumerHealthCheck(Connection, options);
         var context = new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext();
 
         var missing = await check.CheckHealthAsync(context);
         missing.Status.ShouldBe(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy);
         missing.Description!.ShouldContain("do not exist yet");
 
-        var consumer = new ImmuneStreamConsumer(_connection, Substitute.For<IOnCallPager>(), options, Microsoft.Extensions.Logging.Abstractions.NullLogger<ImmuneStreamConsumer>.Instance);
+        var consumer = new ImmuneStreamConsumer(Connection, Substitute.For<IOnCallPager>(), options, Microsoft.Extensions.Logging.Abstractions.NullLogger<ImmuneStreamConsumer>.Instance);
         await consumer.EnsureGroupAsync();
-        IDatabase db = _connection.GetDatabase();
-        for (int i = 0; i < 5; i++) await db.StreamAddAsync(_stream, "envelope", "{}");
-        await db.StreamReadGroupAsync(_stream, options.Group, "c1", StreamPosition.NewMessages, 2); // two delivered, not acknowledged
+        IDatabase db = Connection.GetDatabase();
+        for (int i = 0; i < 5; i++) await db.StreamAddAsync(StreamKey, "envelope", "{}");
+        await db.StreamReadGroupAsync(StreamKey, options.Group, "c1", StreamPosition.NewMessages, 2); // two delivered, not acknowledged
 
         var healthy = await check.CheckHealthAsync(context);
         healthy.Status.ShouldBe(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy);
         healthy.Data["lag"].ShouldBe(3L);
         healthy.Data["pending"].ShouldBe(2L);
-        healthy.Data["stream"].ShouldBe(_stream);
+        healthy.Data["stream"].ShouldBe(StreamKey);
     }
 
     [Fact]
@@ -108,7 +102,7 @@ public sealed class DashboardApiTests(RedisFixture redis) : IAsyncLifetime
         HttpClient client = host.CreateClient();
         await using (ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(RedisStreamEventStream.ConnectionOptions(own.ConnectionString)))
         {
-            await new ImmuneStreamConsumer(connection, Substitute.For<IOnCallPager>(), new ImmuneStreamConsumerOptions { StreamKey = _stream },
+            await new ImmuneStreamConsumer(connection, Substitute.For<IOnCallPager>(), new ImmuneStreamConsumerOptions { StreamKey = StreamKey },
                 Microsoft.Extensions.Logging.Abstractions.NullLogger<ImmuneStreamConsumer>.Instance).EnsureGroupAsync();
         }
 
@@ -126,8 +120,8 @@ public sealed class DashboardApiTests(RedisFixture redis) : IAsyncLifetime
 
     private WebApplicationFactory<ImmuneFleetFeed> Host(string? connectionString = null)
         => new WebApplicationFactory<ImmuneFleetFeed>().WithWebHostBuilder(web => web
-            .UseSetting("ConnectionStrings:Redis", connectionString ?? redis.Server.ConnectionString)
-            .UseSetting("Immune:StreamKey", _stream)
+            .UseSetting("ConnectionStrings:Redis", connectionString ?? Server.ConnectionString)
+            .UseSetting("Immune:StreamKey", StreamKey)
             .ConfigureTestServices(services => services.AddSingleton<TimeProvider>(_time)));
 
     private static void Apply(ImmuneFleetView fleet, long id, ImmuneSeverity severity, DateTimeOffset at)

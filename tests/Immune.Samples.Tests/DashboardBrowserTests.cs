@@ -19,31 +19,29 @@ namespace Immune.Samples.Tests;
 /// CRITICAL event within 5 seconds without a reload, as text however it is spelled, and drops it once it is resolved.
 /// </summary>
 [Collection(nameof(RedisCollection))]
-public sealed class DashboardBrowserTests(RedisFixture redis, ITestOutputHelper output) : IAsyncLifetime
+public sealed class DashboardBrowserTests(RedisFixture redis, ITestOutputHelper output) : RedisStreamTest(redis)
 {
     private static readonly TimeSpan ShowsWithin = TimeSpan.FromSeconds(5);
-    private readonly string _stream = $"immune:events:{Guid.NewGuid():N}";
-    private ConnectionMultiplexer _connection = null!;
     private WebApplicationFactory<ImmuneFleetFeed> _host = null!;
     private ChromeDriver _browser = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _connection = await ConnectionMultiplexer.ConnectAsync(RedisStreamEventStream.ConnectionOptions(redis.Server.ConnectionString));
+        await base.InitializeAsync();
         _host = new WebApplicationFactory<ImmuneFleetFeed>().WithWebHostBuilder(web => web
-            .UseSetting("ConnectionStrings:Redis", redis.Server.ConnectionString)
-            .UseSetting("Immune:StreamKey", _stream));
+            .UseSetting("ConnectionStrings:Redis", Server.ConnectionString)
+            .UseSetting("Immune:StreamKey", StreamKey));
         _host.UseKestrel(0);
         _host.StartServer();
         _browser = StartBrowser();
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         _browser?.Quit();
         _browser?.Dispose();
         await _host.DisposeAsync();
-        await _connection.DisposeAsync();
+        await base.DisposeAsync();
     }
 
     private string BaseAddress => _host.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -51,7 +49,7 @@ public sealed class DashboardBrowserTests(RedisFixture redis, ITestOutputHelper 
     [Fact]
     public async Task Dashboard_CriticalEventPublished_ShownWithinFiveSecondsAsTextWithoutAReload_AndGoneOnceResolved()
     {
-        await using var producer = new ImmuneService(new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = _stream }),
+        await using var producer = new ImmuneService(new RedisStreamEventStream(Connection, new RedisStreamOptions { StreamKey = StreamKey }),
             new ImmuneOptions { Source = "checkout" });
         await producer.PublishAsync(new NewImmuneEvent(ImmuneSeverity.Warning, ImmuneEventType.ErrorSpike, "latency over 2 s") { Module = "api" });
 

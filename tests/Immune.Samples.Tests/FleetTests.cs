@@ -19,16 +19,10 @@ namespace Immune.Samples.Tests;
 /// fleet view. The producers' own records are the truth the consumers' results are held to.
 /// </summary>
 [Collection(nameof(RedisCollection))]
-public sealed class FleetTests(RedisFixture redis) : IAsyncLifetime
+public sealed class FleetTests(RedisFixture redis) : RedisStreamTest(redis)
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 27, 9, 0, 0, TimeSpan.Zero);
-    private readonly string _stream = $"immune:events:{Guid.NewGuid():N}";
     private readonly FakeTimeProvider _time = new(Start);
-    private ConnectionMultiplexer _connection = null!;
-
-    public async Task InitializeAsync() => _connection = await ConnectionMultiplexer.ConnectAsync(RedisStreamEventStream.ConnectionOptions(redis.Server.ConnectionString));
-
-    public async Task DisposeAsync() => await _connection.DisposeAsync();
 
     [Theory]
     [InlineData(1)]
@@ -54,7 +48,7 @@ public sealed class FleetTests(RedisFixture redis) : IAsyncLifetime
         await RedeliverAsync(random, count: 10); // a producer's retry after a lost acknowledgement: same envelopes again
 
         // The doomed consumer reads a batch and dies before handling it: the entries stay pending under its name.
-        StreamEntry[] held = await Db.StreamReadGroupAsync(_stream, "immune-consumers", "doomed", StreamPosition.NewMessages, 25);
+        StreamEntry[] held = await Db.StreamReadGroupAsync(StreamKey, "immune-consumers", "doomed", StreamPosition.NewMessages, 25);
         held.Length.ShouldBe(25);
         await RunAsync(producers, random, steps: 40);
         while (await survivor.ProcessBatchAsync() > 0)
@@ -62,12 +56,12 @@ public sealed class FleetTests(RedisFixture redis) : IAsyncLifetime
         }
 
         var fleet = new ImmuneFleetView(timeProvider: _time);
-        var feed = new ImmuneFleetFeed(_connection, fleet, Options("feed"), NullLogger<ImmuneFleetFeed>.Instance);
+        var feed = new ImmuneFleetFeed(Connection, fleet, Options("feed"), NullLogger<ImmuneFleetFeed>.Instance);
         while (await feed.ReadBatchAsync() > 0)
         {
         }
 
-        (await Db.StreamPendingAsync(_stream, "immune-consumers")).PendingMessageCount.ShouldBe(0);
+        (await Db.StreamPendingAsync(StreamKey, "immune-consumers")).PendingMessageCount.ShouldBe(0);
         Producer[] all = [.. producers, .. retired];
         PagerShouldEndInTheProducersState(pager, all);
         foreach (TimeSpan window in new[] { TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(10), TimeSpan.MaxValue })
@@ -80,8 +74,8 @@ public sealed class FleetTests(RedisFixture redis) : IAsyncLifetime
     public async Task ConsumerHost_FleetHealth_ServesTheFleetSummaryInSnakeCase()
     {
         await using WebApplicationFactory<ImmuneFleetFeed> host = new WebApplicationFactory<ImmuneFleetFeed>().WithWebHostBuilder(web => web
-            .UseSetting("ConnectionStrings:Redis", redis.Server.ConnectionString)
-            .UseSetting("Immune:StreamKey", _stream)
+            .UseSetting("ConnectionStrings:Redis", Server.ConnectionString)
+            .UseSetting("Immune:StreamKey", StreamKey)
             .ConfigureTestServices(services => services.AddSingleton<TimeProvider>(_time)));
         using HttpClient client = host.CreateClient();
         Producer checkout = Produce("checkout"), payments = Produce("payments");
@@ -135,19 +129,19 @@ public sealed class FleetTests(RedisFixture redis) : IAsyncLifetime
 
     private const string HttpProblemsMaxMinutes = "52,596,000";
 
-    private IDatabase Db => _connection.GetDatabase();
+    private IDatabase Db => Connection.GetDatabase();
 
     private Producer Produce(string source)
     {
         var options = new ImmuneOptions { Source = source, Delivery = ImmuneDelivery.Inline }; // inline: nothing in flight when the test moves the clock
-        return new Producer(source, new ImmuneService(new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = _stream }), options, timeProvider: _time));
+        return new Producer(source, new ImmuneService(new RedisStreamEventStream(Connection, new RedisStreamOptions { StreamKey = StreamKey }), options, timeProvider: _time));
     }
 
     private ImmuneStreamConsumerOptions Options(string name)
-        => new() { StreamKey = _stream, DeadLetterKey = _stream + ":dead", ConsumerName = name, ReclaimAfter = TimeSpan.Zero, BatchSize = 9 };
+        => new() { StreamKey = StreamKey, DeadLetterKey = StreamKey + ":dead", ConsumerName = name, ReclaimAfter = TimeSpan.Zero, BatchSize = 9 };
 
     private ImmuneStreamConsumer Consume(string name, IOnCallPager pager)
-        => new(_connection, pager, Options(name), NullLogger<ImmuneStreamConsumer>.Instance);
+        => new(Connection, pager, Options(name), NullLogger<ImmuneStreamConsumer>.Instance);
 
     /// <summary>Random publishes, escalations and resolutions across the producers, on a clock that moves between them.</summary>
     private async Task RunAsync(List<Producer> producers, Random random, int steps)
@@ -177,11 +171,11 @@ public sealed class FleetTests(RedisFixture redis) : IAsyncLifetime
 
     private async Task RedeliverAsync(Random random, int count)
     {
-        StreamEntry[] written = await Db.StreamRangeAsync(_stream);
+        StreamEntry[] written = await Db.StreamRangeAsync(StreamKey);
         for (int i = 0; i < count; i++)
         {
             StreamEntry entry = written[random.Next(written.Length)];
-            await Db.StreamAddAsync(_stream, entry.Values);
+            await Db.StreamAddAsync(StreamKey, entry.Values);
         }
     }
 

@@ -16,14 +16,8 @@ namespace Immune.Samples.Tests;
 /// to the series the scrapes really have, and the page, its JSON and <c>/metrics</c> behind authorization when asked.
 /// </summary>
 [Collection(nameof(RedisCollection))]
-public sealed partial class ObservabilityTests(RedisFixture redis) : IAsyncLifetime
+public sealed partial class ObservabilityTests(RedisFixture redis) : RedisStreamTest(redis)
 {
-    private readonly string _stream = $"immune:events:{Guid.NewGuid():N}";
-    private ConnectionMultiplexer _connection = null!;
-
-    public async Task InitializeAsync() => _connection = await ConnectionMultiplexer.ConnectAsync(RedisStreamEventStream.ConnectionOptions(redis.Server.ConnectionString));
-
-    public async Task DisposeAsync() => await _connection.DisposeAsync();
 
     [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>[^}]*)\})? (?<value>\S+)", RegexOptions.Multiline)]
     private static partial Regex Sample();
@@ -113,16 +107,16 @@ public sealed partial class ObservabilityTests(RedisFixture redis) : IAsyncLifet
 
     private async Task<string> ScrapeConsumerAsync()
     {
-        await using var producer = new ImmuneService(new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = _stream }), new ImmuneOptions { Source = "checkout" });
-        await using var payments = new ImmuneService(new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = _stream }), new ImmuneOptions { Source = "payments" });
-        if (await _connection.GetDatabase().StreamLengthAsync(_stream) == 0)
+        await using var producer = new ImmuneService(new RedisStreamEventStream(Connection, new RedisStreamOptions { StreamKey = StreamKey }), new ImmuneOptions { Source = "checkout" });
+        await using var payments = new ImmuneService(new RedisStreamEventStream(Connection, new RedisStreamOptions { StreamKey = StreamKey }), new ImmuneOptions { Source = "payments" });
+        if (await Connection.GetDatabase().StreamLengthAsync(StreamKey) == 0)
         {
             await producer.PublishAsync(new NewImmuneEvent(ImmuneSeverity.Critical, ImmuneEventType.PolicyViolation, "breach"));
             await producer.PublishAsync(new NewImmuneEvent(ImmuneSeverity.Info, ImmuneEventType.SelfHealingAction, "healed"));
             await payments.PublishAsync(new NewImmuneEvent(ImmuneSeverity.Warning, ImmuneEventType.ErrorSpike, "slow"));
             await producer.FlushAsync();
             await payments.FlushAsync();
-            await _connection.GetDatabase().StreamAddAsync(_stream, "envelope", "not json"); // dead-lettered by the group's consumer
+            await Connection.GetDatabase().StreamAddAsync(StreamKey, "envelope", "not json"); // dead-lettered by the group's consumer
         }
 
         await using WebApplicationFactory<ImmuneFleetFeed> host = ConsumerHost(secured: false);
@@ -156,8 +150,8 @@ public sealed partial class ObservabilityTests(RedisFixture redis) : IAsyncLifet
 
     private WebApplicationFactory<ImmuneFleetFeed> ConsumerHost(bool secured)
         => new WebApplicationFactory<ImmuneFleetFeed>().WithWebHostBuilder(web => web
-            .UseSetting("ConnectionStrings:Redis", redis.Server.ConnectionString)
-            .UseSetting("Immune:StreamKey", _stream)
+            .UseSetting("ConnectionStrings:Redis", Server.ConnectionString)
+            .UseSetting("Immune:StreamKey", StreamKey)
             .UseSetting("Immune:ConsumerName", $"c-{Guid.NewGuid():N}")
             .UseSetting("Immune:RequireAuthorization", secured ? "true" : "false"));
 

@@ -21,23 +21,21 @@ namespace Immune.Samples.Tests;
 /// state right under a group of two handling envelopes out of order, and the routing key nowhere but in request bodies.
 /// </summary>
 [Collection(nameof(RedisCollection))]
-public sealed class PagerTests(RedisFixture redis) : IAsyncLifetime
+public sealed class PagerTests(RedisFixture redis) : RedisStreamTest(redis)
 {
     private const string RoutingKey = "R0UTING-KEY-5ecret-0123456789";
-    private readonly string _stream = $"immune:events:{Guid.NewGuid():N}";
-    private ConnectionMultiplexer _connection = null!;
     private Receiver _receiver = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _connection = await ConnectionMultiplexer.ConnectAsync(RedisStreamEventStream.ConnectionOptions(redis.Server.ConnectionString));
+        await base.InitializeAsync();
         _receiver = await Receiver.StartAsync();
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         await _receiver.DisposeAsync();
-        await _connection.DisposeAsync();
+        await base.DisposeAsync();
     }
 
     [Fact]
@@ -123,10 +121,10 @@ public sealed class PagerTests(RedisFixture redis) : IAsyncLifetime
         });
         ImmuneStreamConsumer doomed = Consumer("doomed", TimeSpan.Zero, batch: 2), survivor = Consumer("survivor", TimeSpan.FromMinutes(5));
         await survivor.EnsureGroupAsync();
-        IDatabase db = _connection.GetDatabase();
+        IDatabase db = Connection.GetDatabase();
 
         // "doomed" takes the publication and the critical event, and dies before handling them.
-        (await db.StreamReadGroupAsync(_stream, "immune-consumers", "doomed", StreamPosition.NewMessages, 2)).Length.ShouldBe(2);
+        (await db.StreamReadGroupAsync(StreamKey, "immune-consumers", "doomed", StreamPosition.NewMessages, 2)).Length.ShouldBe(2);
         while (await survivor.ProcessBatchAsync() > 0)
         {
         }
@@ -134,7 +132,7 @@ public sealed class PagerTests(RedisFixture redis) : IAsyncLifetime
         _receiver.Actions.ShouldBe([(Key(instance, 1), "resolve")]);
         await doomed.ProcessBatchAsync(); // reclaims the two (idle for longer than zero) and handles them late
         _receiver.Actions.ShouldBe([(Key(instance, 1), "resolve")]); // the trigger is older than the resolve already sent
-        (await db.StreamPendingAsync(_stream, "immune-consumers")).PendingMessageCount.ShouldBe(0);
+        (await db.StreamPendingAsync(StreamKey, "immune-consumers")).PendingMessageCount.ShouldBe(0);
     }
 
     [Theory]
@@ -197,7 +195,7 @@ public sealed class PagerTests(RedisFixture redis) : IAsyncLifetime
         }
 
         pager.Sent.Count(s => s.Name == "resolve").ShouldBeGreaterThan(0);
-        (await _connection.GetDatabase().StreamPendingAsync(_stream, "immune-consumers")).PendingMessageCount.ShouldBe(0);
+        (await Connection.GetDatabase().StreamPendingAsync(StreamKey, "immune-consumers")).PendingMessageCount.ShouldBe(0);
     }
 
     [Fact]
@@ -205,8 +203,8 @@ public sealed class PagerTests(RedisFixture redis) : IAsyncLifetime
     {
         var lines = new ConcurrentQueue<string>();
         await using WebApplicationFactory<ImmuneFleetFeed> host = new WebApplicationFactory<ImmuneFleetFeed>().WithWebHostBuilder(web => web
-            .UseSetting("ConnectionStrings:Redis", redis.Server.ConnectionString)
-            .UseSetting("Immune:StreamKey", _stream)
+            .UseSetting("ConnectionStrings:Redis", Server.ConnectionString)
+            .UseSetting("Immune:StreamKey", StreamKey)
             .UseSetting("Immune:Pager:RoutingKey", RoutingKey)
             .UseSetting("Immune:Pager:Url", _receiver.Url)
             .ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(new LineLoggerProvider(lines))));
@@ -239,14 +237,14 @@ public sealed class PagerTests(RedisFixture redis) : IAsyncLifetime
     }, NullLogger<PagerDutyPager>.Instance, TimeProvider.System);
 
     private ImmuneStreamConsumer Consumer(string name, TimeSpan reclaimAfter, int batch = 7, IOnCallPager? pager = null) => new(
-        _connection,
+        Connection,
         pager ?? Pager(),
-        new ImmuneStreamConsumerOptions { StreamKey = _stream, DeadLetterKey = _stream + ":dead", ConsumerName = name, ReclaimAfter = reclaimAfter, BatchSize = batch },
+        new ImmuneStreamConsumerOptions { StreamKey = StreamKey, DeadLetterKey = StreamKey + ":dead", ConsumerName = name, ReclaimAfter = reclaimAfter, BatchSize = batch },
         NullLogger<ImmuneStreamConsumer>.Instance);
 
     private async Task<string> ProduceAsync(Func<ImmuneService, Task> produce)
     {
-        await using var service = new ImmuneService(new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = _stream }), new ImmuneOptions { Source = "checkout" });
+        await using var service = new ImmuneService(new RedisStreamEventStream(Connection, new RedisStreamOptions { StreamKey = StreamKey }), new ImmuneOptions { Source = "checkout" });
         await produce(service);
         await service.FlushAsync();
         return service.InstanceId;
@@ -254,18 +252,18 @@ public sealed class PagerTests(RedisFixture redis) : IAsyncLifetime
 
     private async Task RedeliverAllAsync()
     {
-        foreach (StreamEntry entry in await _connection.GetDatabase().StreamRangeAsync(_stream))
+        foreach (StreamEntry entry in await Connection.GetDatabase().StreamRangeAsync(StreamKey))
         {
-            await _connection.GetDatabase().StreamAddAsync(_stream, entry.Values);
+            await Connection.GetDatabase().StreamAddAsync(StreamKey, entry.Values);
         }
     }
 
     private async Task RedeliverSomeAsync(Random random, int count)
     {
-        StreamEntry[] written = await _connection.GetDatabase().StreamRangeAsync(_stream);
+        StreamEntry[] written = await Connection.GetDatabase().StreamRangeAsync(StreamKey);
         for (int i = 0; i < count; i++)
         {
-            await _connection.GetDatabase().StreamAddAsync(_stream, written[random.Next(written.Length)].Values);
+            await Connection.GetDatabase().StreamAddAsync(StreamKey, written[random.Next(written.Length)].Values);
         }
     }
 

@@ -10,27 +10,21 @@ using StackExchange.Redis;
 namespace Immune.Samples.Tests;
 
 [Collection(nameof(RedisCollection))]
-public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
+public sealed class RedisTransportTests(RedisFixture redis) : RedisStreamTest(redis)
 {
-    private readonly string _stream = $"immune:events:{Guid.NewGuid():N}";
-    private ConnectionMultiplexer _connection = null!;
 
-    private IDatabase Db => _connection.GetDatabase();
-
-    public async Task InitializeAsync() => _connection = await ConnectionMultiplexer.ConnectAsync(RedisStreamEventStream.ConnectionOptions(redis.Server.ConnectionString));
-
-    public async Task DisposeAsync() => await _connection.DisposeAsync();
+    private IDatabase Db => Connection.GetDatabase();
 
     private ImmuneStreamConsumer Consumer(string name, IOnCallPager pager, TimeSpan? reclaimAfter = null) => new(
-        _connection,
+        Connection,
         pager,
-        new ImmuneStreamConsumerOptions { StreamKey = _stream, DeadLetterKey = _stream + ":dead", ConsumerName = name, ReclaimAfter = reclaimAfter ?? TimeSpan.FromMinutes(5), BatchSize = 7 },
+        new ImmuneStreamConsumerOptions { StreamKey = StreamKey, DeadLetterKey = StreamKey + ":dead", ConsumerName = name, ReclaimAfter = reclaimAfter ?? TimeSpan.FromMinutes(5), BatchSize = 7 },
         NullLogger<ImmuneStreamConsumer>.Instance);
 
     /// <summary>Publishes through a new service instance (a new process, as far as the stream can tell); returns its instance id.</summary>
     private async Task<string> PublishAsync(params NewImmuneEvent[] events)
     {
-        await using var service = new ImmuneService(new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = _stream }));
+        await using var service = new ImmuneService(new RedisStreamEventStream(Connection, new RedisStreamOptions { StreamKey = StreamKey }));
         foreach (NewImmuneEvent e in events)
         {
             await service.PublishAsync(e);
@@ -51,15 +45,15 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
     public async Task Api_WithRedisConnectionString_OneCriticalEventLeavesTwoEntriesReadableByImmuneJson()
     {
         await using WebApplicationFactory<Program> factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web => web
-            .UseSetting("ConnectionStrings:Redis", redis.Server.ConnectionString)
-            .UseSetting("Immune:StreamKey", _stream));
+            .UseSetting("ConnectionStrings:Redis", Server.ConnectionString)
+            .UseSetting("Immune:StreamKey", StreamKey));
         HttpClient client = factory.CreateClient();
 
         HttpResponseMessage response = await client.PostAsJsonAsync("/api/immune/event", new { severity = "CRITICAL", type = "POLICY_VIOLATION", message = "token reused" });
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
         await factory.Services.GetRequiredService<ImmuneService>().FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
 
-        StreamEntry[] entries = await Db.StreamRangeAsync(_stream);
+        StreamEntry[] entries = await Db.StreamRangeAsync(StreamKey);
         entries.Select(e => (string?)e["type"]).ShouldBe([ImmuneEventTypes.EventPublished, ImmuneEventTypes.CriticalEvent]);
         foreach (StreamEntry entry in entries)
         {
@@ -73,7 +67,7 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
     [Fact]
     public async Task Stream_ManyEnvelopes_IsTrimmedApproximatelyToMaxLength()
     {
-        await using var service = new ImmuneService(new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = _stream, MaxLength = 10 }));
+        await using var service = new ImmuneService(new RedisStreamEventStream(Connection, new RedisStreamOptions { StreamKey = StreamKey, MaxLength = 10 }));
         for (int i = 0; i < 1_000; i++)
         {
             await service.PublishAsync(Info($"e{i}"));
@@ -82,7 +76,7 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
         await service.FlushAsync();
 
         service.GetDeliveryStats().Delivered.ShouldBe(1_000);
-        long length = await Db.StreamLengthAsync(_stream);
+        long length = await Db.StreamLengthAsync(StreamKey);
         length.ShouldBeInRange(10, 200); // MAXLEN ~ trims whole macro nodes
     }
 
@@ -105,7 +99,7 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
         first.PublishedBySeverity[ImmuneSeverity.Info].ShouldBeGreaterThan(0);
         second.PublishedBySeverity[ImmuneSeverity.Info].ShouldBeGreaterThan(0);
         (first.PublishedBySeverity[ImmuneSeverity.Info] + second.PublishedBySeverity[ImmuneSeverity.Info]).ShouldBe(50);
-        (await Db.StreamPendingAsync(_stream, "immune-consumers")).PendingMessageCount.ShouldBe(0);
+        (await Db.StreamPendingAsync(StreamKey, "immune-consumers")).PendingMessageCount.ShouldBe(0);
     }
 
     [Fact]
@@ -115,7 +109,7 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
         var pager = Substitute.For<IOnCallPager>();
         ImmuneStreamConsumer survivor = Consumer("survivor", pager, reclaimAfter: TimeSpan.Zero);
         await survivor.EnsureGroupAsync();
-        StreamEntry[] taken = await Db.StreamReadGroupAsync(_stream, "immune-consumers", "crashed", StreamPosition.NewMessages, 10);
+        StreamEntry[] taken = await Db.StreamReadGroupAsync(StreamKey, "immune-consumers", "crashed", StreamPosition.NewMessages, 10);
         taken.Length.ShouldBe(4); // the crashed consumer read everything and acknowledged nothing
 
         int handled = await survivor.ProcessBatchAsync();
@@ -126,15 +120,15 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
         await pager.Received(1).PageAsync(PageKey(instance, 1), Arg.Any<EventEnvelope>(), Arg.Any<CancellationToken>());
         await pager.Received(1).PageAsync(PageKey(instance, 2), Arg.Any<EventEnvelope>(), Arg.Any<CancellationToken>());
         pager.ReceivedCalls().Count().ShouldBe(2);
-        (await Db.StreamPendingAsync(_stream, "immune-consumers")).PendingMessageCount.ShouldBe(0);
+        (await Db.StreamPendingAsync(StreamKey, "immune-consumers")).PendingMessageCount.ShouldBe(0);
     }
 
     [Fact]
     public async Task Consumer_SameCriticalEnvelopeDeliveredTwice_PagesOnce()
     {
         string instance = await PublishAsync(Critical("once"));
-        StreamEntry critical = (await Db.StreamRangeAsync(_stream)).Single(e => (string?)e["type"] == ImmuneEventTypes.CriticalEvent);
-        await Db.StreamAddAsync(_stream, critical.Values); // a producer retry wrote it again
+        StreamEntry critical = (await Db.StreamRangeAsync(StreamKey)).Single(e => (string?)e["type"] == ImmuneEventTypes.CriticalEvent);
+        await Db.StreamAddAsync(StreamKey, critical.Values); // a producer retry wrote it again
         var pager = Substitute.For<IOnCallPager>();
         ImmuneStreamConsumer consumer = Consumer("pager", pager);
         await consumer.EnsureGroupAsync();
@@ -147,20 +141,20 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
     [Fact]
     public async Task Consumer_MalformedEntry_GoesToDeadLetterAndLaterEntriesAreHandled()
     {
-        await Db.StreamAddAsync(_stream, [new NameValueEntry("type", "immune.event_published"), new NameValueEntry("envelope", "{not json")]);
-        await Db.StreamAddAsync(_stream, [new NameValueEntry("type", "something")]);
+        await Db.StreamAddAsync(StreamKey, [new NameValueEntry("type", "immune.event_published"), new NameValueEntry("envelope", "{not json")]);
+        await Db.StreamAddAsync(StreamKey, [new NameValueEntry("type", "something")]);
         await PublishAsync(Info("fine"));
         ImmuneStreamConsumer consumer = Consumer("solo", Substitute.For<IOnCallPager>());
         await consumer.EnsureGroupAsync();
 
         (await consumer.ProcessBatchAsync()).ShouldBe(3);
 
-        StreamEntry[] dead = await Db.StreamRangeAsync(_stream + ":dead");
+        StreamEntry[] dead = await Db.StreamRangeAsync(StreamKey + ":dead");
         dead.Length.ShouldBe(2);
         ((string?)dead[0]["envelope"]).ShouldBe("{not json");
         ((string?)dead[0]["error"]).ShouldNotBeNullOrEmpty();
         consumer.PublishedBySeverity[ImmuneSeverity.Info].ShouldBe(1);
-        (await Db.StreamPendingAsync(_stream, "immune-consumers")).PendingMessageCount.ShouldBe(0);
+        (await Db.StreamPendingAsync(StreamKey, "immune-consumers")).PendingMessageCount.ShouldBe(0);
     }
 
     [Fact]
@@ -169,7 +163,7 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
         await using RedisServer own = await RedisServer.StartAsync();
         await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(RedisStreamEventStream.ConnectionOptions(own.ConnectionString));
         await using var service = new ImmuneService(
-            new RedisStreamEventStream(connection, new RedisStreamOptions { StreamKey = _stream }),
+            new RedisStreamEventStream(connection, new RedisStreamOptions { StreamKey = StreamKey }),
             new ImmuneOptions { DeliveryAttempts = 1, PublishTimeout = TimeSpan.FromSeconds(2) });
 
         await own.StopAsync();
@@ -194,7 +188,7 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
 
         service.GetDeliveryStats().Delivered.ShouldBe(1);
         IDatabase db = connection.GetDatabase();
-        StreamEntry[] entries = await db.StreamRangeAsync(_stream);
+        StreamEntry[] entries = await db.StreamRangeAsync(StreamKey);
         entries.ShouldNotBeEmpty();
         entries.ShouldAllBe(e => ImmuneJson.DeserializeEnvelope((string)e["envelope"]!).Payload.Message.StartsWith("after restart"));
         ImmuneDeliveryStats stats = service.GetDeliveryStats();
@@ -204,7 +198,7 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
     [Fact]
     public async Task Stream_Batches_OneCallCarriesManyEnvelopesInRecordOrderEachWrittenOnce()
     {
-        var counting = new CountingBatchStream(new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = _stream, MaxLength = 100_000 }));
+        var counting = new CountingBatchStream(new RedisStreamEventStream(Connection, new RedisStreamOptions { StreamKey = StreamKey, MaxLength = 100_000 }));
         await using (var service = new ImmuneService(counting, new ImmuneOptions { MaxBatchSize = 64 }))
         {
             for (int i = 0; i < 2_000; i++)
@@ -216,7 +210,7 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
             service.GetDeliveryStats().Delivered.ShouldBe(2_020);
         }
 
-        StreamEntry[] entries = await Db.StreamRangeAsync(_stream);
+        StreamEntry[] entries = await Db.StreamRangeAsync(StreamKey);
         EventEnvelope[] envelopes = [.. entries.Select(e => ImmuneJson.DeserializeEnvelope((string)e["envelope"]!))];
         envelopes.Length.ShouldBe(2_020); // no entry twice
         envelopes.Select(e => e.Id).Distinct().Count().ShouldBe(2_020);
@@ -230,8 +224,8 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
     public async Task Stream_BatchRejectedByRedis_IsRetriedWholeAndWrittenOnce()
     {
         // The key holds a string, so every XADD of the first call fails with WRONGTYPE; the key is then freed for the retry.
-        await Db.StringSetAsync(_stream, "not a stream");
-        var inner = new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = _stream });
+        await Db.StringSetAsync(StreamKey, "not a stream");
+        var inner = new RedisStreamEventStream(Connection, new RedisStreamOptions { StreamKey = StreamKey });
         var flaky = new CountingBatchStream(inner, async (call, publish) =>
         {
             if (call == 1)
@@ -242,7 +236,7 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
                 }
                 finally
                 {
-                    await Db.KeyDeleteAsync(_stream);
+                    await Db.KeyDeleteAsync(StreamKey);
                 }
             }
             else
@@ -257,7 +251,7 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
 
         service.GetDeliveryStats().Delivered.ShouldBe(2);
         flaky.Sizes.ShouldBe([2, 2]); // one batch, attempted twice
-        StreamEntry[] entries = await Db.StreamRangeAsync(_stream);
+        StreamEntry[] entries = await Db.StreamRangeAsync(StreamKey);
         entries.Select(e => (string?)e["type"]).ShouldBe([ImmuneEventTypes.EventPublished, ImmuneEventTypes.CriticalEvent]);
     }
 
@@ -265,7 +259,7 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
     public async Task Stream_BatchAcceptedButUnacknowledged_IsWrittenAgainWithTheSameIds()
     {
         // Redis took the batch, but the answer was lost: the service retries it whole, the documented at-least-once.
-        var inner = new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = _stream });
+        var inner = new RedisStreamEventStream(Connection, new RedisStreamOptions { StreamKey = StreamKey });
         var lostAck = new CountingBatchStream(inner, async (call, publish) =>
         {
             await publish();
@@ -276,7 +270,7 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
         await service.PublishAsync(Info("once, twice"));
         await service.FlushAsync();
 
-        StreamEntry[] entries = await Db.StreamRangeAsync(_stream);
+        StreamEntry[] entries = await Db.StreamRangeAsync(StreamKey);
         entries.Length.ShouldBe(2);
         ((string?)entries[0]["id"]).ShouldBe((string?)entries[1]["id"]); // a consumer deduplicating by id sees it once
         service.GetDeliveryStats().Delivered.ShouldBe(1);
@@ -309,7 +303,7 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
     public async Task Consumer_IncidentResolvedThenEscalatedAgain_PagesAgain()
     {
         string instance;
-        await using (var service = new ImmuneService(new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = _stream })))
+        await using (var service = new ImmuneService(new RedisStreamEventStream(Connection, new RedisStreamOptions { StreamKey = StreamKey })))
         {
             long id = await service.PublishAsync(Critical("flapping"));
             await service.ChangeSeverityAsync(id, ImmuneSeverity.Info);     // resolved
@@ -336,7 +330,7 @@ public sealed class RedisTransportTests(RedisFixture redis) : IAsyncLifetime
         await consumer.EnsureGroupAsync();
         (await consumer.ProcessOrRecoverAsync()).ShouldBe(1);
 
-        await Db.KeyDeleteAsync(_stream); // as after a restart of a Redis without persistence
+        await Db.KeyDeleteAsync(StreamKey); // as after a restart of a Redis without persistence
         await Should.ThrowAsync<RedisServerException>(() => consumer.ProcessBatchAsync()); // NOGROUP
         (await consumer.ProcessOrRecoverAsync()).ShouldBe(0);
         await PublishAsync(Info("after"));
