@@ -21,7 +21,7 @@ namespace Immune;
 /// delivered, failed or dropped and is counted (<see cref="GetDeliveryStats"/>, the <c>Immune</c> meter). Dispose the
 /// service to drain what is queued within <see cref="ImmuneOptions.ShutdownTimeout"/>.
 /// </remarks>
-public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, IDisposable
+public sealed class ImmuneService : IImmuneService, IAsyncDisposable, IDisposable
 {
     private static readonly ImmuneSeverity[] Severities = Enum.GetValues<ImmuneSeverity>();
     private static readonly ImmuneEventType[] EventTypes = Enum.GetValues<ImmuneEventType>();
@@ -79,7 +79,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
         {
             try
             {
-                Log.NoEventStream(_logger);
+                ImmuneLog.NoEventStream(_logger);
             }
             catch (Exception)
             {

@@ -72,15 +72,13 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
         int attempt = 1; // attempts made on the unit
         while (true)
         {
-            if (outcome.Outcome == Outcome.DroppedShutdown)
+            switch (RetryPolicy.After(outcome.Outcome, attempt, options.DeliveryAttempts))
             {
-                // The service stopped: the rest of the batch is given up at once, not envelope by envelope.
-                return claim(from, envelopes.Length - from, Final(outcome, attempt, started)) ? envelopes.Length : -1;
-            }
-
-            if (outcome.Outcome == Outcome.Delivered || attempt >= options.DeliveryAttempts)
-            {
-                return claim(from, unit, Final(outcome, attempt, started)) ? from + unit : -1;
+                case RetryPolicy.End.GiveUpRest:
+                    // The service stopped: the rest of the batch is given up at once, not envelope by envelope.
+                    return claim(from, envelopes.Length - from, Final(outcome, attempt, started)) ? envelopes.Length : -1;
+                case RetryPolicy.End.Settle:
+                    return claim(from, unit, Final(outcome, attempt, started)) ? from + unit : -1;
             }
 
             int expired = Expired(batch, from, unit);
@@ -100,10 +98,7 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
             }
             else
             {
-                TimeSpan left = TimeLeft(batch[from]);
-                TimeSpan delay = Backoff.Delay(attempt, options.RetryDelay, options.MaxRetryDelay, jitter());
-                bool toDeadline = left <= delay;
-                delay = toDeadline ? left : delay;
+                TimeSpan delay = RetryPolicy.Wait(TimeLeft(batch[from]), Backoff.Delay(attempt, options.RetryDelay, options.MaxRetryDelay, jitter()), out bool toDeadline);
                 reporter.AttemptFailed(batch[from], unit, attempt, options.DeliveryAttempts, outcome.Outcome, delay, outcome.Exception);
                 try
                 {

@@ -1,0 +1,39 @@
+using Immune.Delivery;
+
+namespace Immune.Tests.Delivery;
+
+public sealed class RetryPolicyTests
+{
+    [Theory]
+    [InlineData("Delivered", 1, 3, "Settle")]
+    [InlineData("Delivered", 3, 3, "Settle")]
+    [InlineData("FailedStreamError", 1, 3, "None")]
+    [InlineData("FailedStreamError", 2, 3, "None")]
+    [InlineData("FailedStreamError", 3, 3, "Settle")]
+    [InlineData("FailedTimeout", 3, 3, "Settle")]
+    [InlineData("FailedTimeout", 1, 1, "Settle")]
+    [InlineData("FailedTimeout", 1_000_000, int.MaxValue, "None")]
+    [InlineData("DroppedShutdown", 1, 3, "GiveUpRest")]
+    [InlineData("DroppedShutdown", 3, 3, "GiveUpRest")]
+    public void After_EachOutcomeAndAttempt_EndsAsThePolicySays(string outcome, int attempt, int max, string expected)
+        => RetryPolicy.After(Enum.Parse<Outcome>(outcome), attempt, max).ShouldBe(Enum.Parse<RetryPolicy.End>(expected));
+
+    [Theory]
+    [InlineData(10_000, 100, 100, false)]   // plenty of time: the backoff
+    [InlineData(100, 100, 100, true)]       // the deadline is exactly the backoff: wait to it, then fail untried
+    [InlineData(40, 100, 40, true)]         // the deadline comes first
+    [InlineData(0, 100, 0, true)]           // ran out: no wait
+    public void Wait_TheBackoffUnlessTheDeadlineComesFirst(int leftMs, int backoffMs, int expectedMs, bool expectedToDeadline)
+    {
+        TimeSpan wait = RetryPolicy.Wait(TimeSpan.FromMilliseconds(leftMs), TimeSpan.FromMilliseconds(backoffMs), out bool toDeadline);
+
+        (wait, toDeadline).ShouldBe((TimeSpan.FromMilliseconds(expectedMs), expectedToDeadline));
+    }
+
+    [Fact]
+    public void Wait_InfiniteTimeout_AlwaysTheBackoff()
+    {
+        RetryPolicy.Wait(TimeSpan.MaxValue, TimeSpan.FromHours(1), out bool toDeadline).ShouldBe(TimeSpan.FromHours(1));
+        toDeadline.ShouldBeFalse();
+    }
+}
