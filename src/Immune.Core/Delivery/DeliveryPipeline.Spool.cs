@@ -1,3 +1,4 @@
+using Immune.Internal;
 using Immune.Spool;
 
 namespace Immune.Delivery;
@@ -18,6 +19,8 @@ internal sealed partial class DeliveryPipeline
     private void WriteHandedOff(long sequence)
     {
         SpoolHandOff handOff = _handOff!;
+        Invariants.NotHeld(_serviceGate, "the service's lock (the write turn waits for the disk)");
+        Invariants.NotHeld(_gate, "the pipeline's lock (the write turn waits for the disk)");
         lock (handOff.Turn)
         {
             while (true)
@@ -50,6 +53,11 @@ internal sealed partial class DeliveryPipeline
                         PlaceLocked(handOff.Place(i, out PendingEnvelope item), item, ref placed);
                     }
 
+                    if (Invariants.Checked)
+                    {
+                        Invariants.Balanced(StatsLocked());
+                    }
+
                     CompleteWaitersLocked();
                     (placed.Wakeup, _wakeup) = (_wakeup, null);
                 }
@@ -63,6 +71,7 @@ internal sealed partial class DeliveryPipeline
 
     private void PlaceLocked(SpoolWrite spooled, in PendingEnvelope item, ref Enqueued placed)
     {
+        Invariants.Held(_gate, "the pipeline's lock");
         if (spooled == SpoolWrite.Full)
         {
             _settled.DroppedSpoolFull++;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Immune.Internal;
 using Immune.Spool;
 
 namespace Immune.Delivery;
@@ -27,6 +28,7 @@ internal sealed partial class DeliveryPipeline
 
     // Guarded by _gate. Every envelope gets the next sequence when queued and is settled exactly once.
     private readonly Gate _gate = new();
+    private readonly Gate _serviceGate;
     private readonly DeliveryQueue _queue;
     private readonly SettlementWaiters _waiters = new();
     private readonly BatchInHand _batch;
@@ -39,8 +41,9 @@ internal sealed partial class DeliveryPipeline
     private bool _stopping;
     private TaskCompletionSource? _wakeup;
 
-    public DeliveryPipeline(IEventStream stream, ImmuneOptions options, string instanceId, TimeProvider timeProvider, DeliveryReporter reporter, Func<double>? jitter = null, IEnvelopeSpool? spool = null)
+    public DeliveryPipeline(IEventStream stream, ImmuneOptions options, string instanceId, TimeProvider timeProvider, DeliveryReporter reporter, Func<double>? jitter = null, IEnvelopeSpool? spool = null, Gate? serviceGate = null)
     {
+        _serviceGate = serviceGate ?? new Gate(); // the service's lock, for the lock-order checks (Invariants)
         // One factory: without a spool the loop builds every envelope; with one the write turn does, and the loop gets them built.
         var envelopes = new EnvelopeFactory(options.Source, instanceId);
         _spool = spool;
@@ -108,6 +111,7 @@ internal sealed partial class DeliveryPipeline
     /// </summary>
     public Enqueued Enqueue(EnvelopeKind kind, ImmuneEvent source, DateTimeOffset timestamp, ImmuneSeverity previous, ActivityTraceId correlation, bool critical)
     {
+        Invariants.Held(_serviceGate, "the service's lock (sequence order is record order)");
         var enqueued = default(Enqueued);
         lock (_gate)
         {
@@ -145,6 +149,8 @@ internal sealed partial class DeliveryPipeline
     /// </summary>
     public void Announce(in Enqueued enqueued)
     {
+        Invariants.NotHeld(_serviceGate, "the service's lock (what follows may write to disk)");
+        Invariants.NotHeld(_gate, "the pipeline's lock");
         enqueued.Wakeup?.TrySetResult();
         _reporter.Queued(enqueued.Count);
         for (int i = 0; i < enqueued.ShedCount; i++)
@@ -174,10 +180,15 @@ internal sealed partial class DeliveryPipeline
     {
         lock (_gate)
         {
-            DeliveryTally tally = _settled;
-            int claimed = _batch.CountClaimed(ref tally);
-            return tally.ToStats(_lastSequence, _queue.Count + (_batch.Count - claimed) + (_onDisk?.Count ?? 0) + (_handOff?.Count ?? 0), _health.FailingSince);
+            return StatsLocked();
         }
+    }
+
+    private ImmuneDeliveryStats StatsLocked()
+    {
+        DeliveryTally tally = _settled;
+        int claimed = _batch.CountClaimed(ref tally);
+        return tally.ToStats(_lastSequence, _queue.Count + (_batch.Count - claimed) + (_onDisk?.Count ?? 0) + (_handOff?.Count ?? 0), _health.FailingSince);
     }
 
     /// <summary>Stops intake (the service stopped calling <see cref="Enqueue"/>), drains within the shutdown timeout, drops the rest.</summary>
@@ -227,6 +238,7 @@ internal sealed partial class DeliveryPipeline
 
     private long EnqueueLocked(PendingEnvelope item, ref Enqueued enqueued)
     {
+        Invariants.Held(_gate, "the pipeline's lock");
         enqueued.Count++;
         if (_handOff is not null)
         {
@@ -271,9 +283,12 @@ internal sealed partial class DeliveryPipeline
     /// at a time, so everything before its batch (or before the oldest waiting) is settled or was shed.
     /// </summary>
     private long SettledThroughLocked()
-        => _batch.Count > 0 ? _batch[0].Sequence - 1
+    {
+        Invariants.Held(_gate, "the pipeline's lock");
+        return _batch.Count > 0 ? _batch[0].Sequence - 1
             : Math.Min(Math.Min(_queue.OldestSequence ?? long.MaxValue, _onDisk?.OldestSequence ?? long.MaxValue), _handOff?.OldestSequence ?? long.MaxValue) is long oldest && oldest != long.MaxValue ? oldest - 1
             : _lastSequence;
+    }
 
     private void CompleteWaitersLocked() => _waiters.Release(SettledThroughLocked());
 
@@ -329,6 +344,10 @@ internal sealed partial class DeliveryPipeline
 
                 // Settle the batch just delivered and take the next under one acquisition of the lock.
                 _batch.Settle(ref _settled);
+                if (Invariants.Checked)
+                {
+                    Invariants.Balanced(StatsLocked());
+                }
                 if (_stop.IsCancellationRequested)
                 {
                     break;
