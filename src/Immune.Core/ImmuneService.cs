@@ -21,7 +21,7 @@ namespace Immune;
 /// delivered, failed or dropped and is counted (<see cref="GetDeliveryStats"/>, the <c>Immune</c> meter). Dispose the
 /// service to drain what is queued within <see cref="ImmuneOptions.ShutdownTimeout"/>.
 /// </remarks>
-public sealed class ImmuneService : IImmuneService, IAsyncDisposable, IDisposable
+public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, IDisposable
 {
     private static readonly ImmuneSeverity[] Severities = Enum.GetValues<ImmuneSeverity>();
     private static readonly ImmuneEventType[] EventTypes = Enum.GetValues<ImmuneEventType>();
@@ -34,6 +34,7 @@ public sealed class ImmuneService : IImmuneService, IAsyncDisposable, IDisposabl
     private readonly ImmuneMetrics _metrics;
     private readonly DeliveryPipeline? _pipeline; // null without a stream: record and summarize only
     private readonly StormFolder? _folder;        // null unless FoldWindow > 0
+    private readonly ITimer? _foldTimer;          // reports repeats when their window closes; null unless FoldWindow > 0
     private readonly EnvelopeSpool? _spool;       // null unless SpoolDirectory is set (and there is a stream)
 
     // Guards the store and the lifecycle state. Recording an event and queueing its envelopes happen under it together
@@ -114,7 +115,11 @@ public sealed class ImmuneService : IImmuneService, IAsyncDisposable, IDisposabl
 
         if (_options.FoldWindow > TimeSpan.Zero)
         {
-            _folder = new StormFolder(_options.FoldWindow, _options.RetentionCapacity, _gate, _store, _pipeline, _timeProvider);
+            _folder = new StormFolder(_options.FoldWindow, _options.RetentionCapacity, _store, _pipeline);
+            using (ExecutionContext.SuppressFlow()) // the timer's callbacks must not run in the ExecutionContext of whoever built the service
+            {
+                _foldTimer = _timeProvider.CreateTimer(static state => ((ImmuneService)state!).OnFoldTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            }
         }
     }
 
@@ -163,6 +168,7 @@ public sealed class ImmuneService : IImmuneService, IAsyncDisposable, IDisposabl
             DateTimeOffset last = _store.LastCreatedAt;
             DateTimeOffset createdAt = now < last ? last : now; // recording times never decrease
             folded = _folder?.FoldOrOpen(newEvent, now, createdAt) ?? 0;
+            ArmFoldTimerLocked(now);
             if (folded == 0)
             {
                 recorded = RecordLocked(newEvent, meta, createdAt, correlation, ref enqueued);
@@ -313,6 +319,7 @@ public sealed class ImmuneService : IImmuneService, IAsyncDisposable, IDisposabl
 
             _disposed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _folder?.Stop(_timeProvider.GetUtcNow()); // the pending repeat reports go out before the queue drains
+            _foldTimer?.Dispose();
         }
 
         _folder?.Announce();

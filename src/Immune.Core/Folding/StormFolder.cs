@@ -8,40 +8,22 @@ namespace Immune.Folding;
 
 /// <summary>
 /// Folds identical publishes into the event they repeat, within <see cref="ImmuneOptions.FoldWindow"/>, and publishes
-/// one <c>immune.event_repeated</c> report per repeated event when its window closes: on a timer of the service's
-/// <see cref="TimeProvider"/>, before the event would leave the store, or at disposal. Every member but the timer's
-/// callback and <see cref="Announce"/> runs under the service's lock; the callback takes it. Reports are queued under
-/// the lock and announced (the loop woken, the queue metrics and shed logs written) by <see cref="Announce"/> after it.
+/// one <c>immune.event_repeated</c> report per repeated event when its window closes: when the service's timer calls
+/// <see cref="Tick"/>, before the event would leave the store, or at disposal. State only, with no lock and no timer of
+/// its own: every member but <see cref="Announce"/> runs under the service's lock, and the service sets its timer to
+/// <see cref="TryTakeTimerChange"/>'s due time. Reports are queued under the lock and announced (the loop woken, the
+/// queue metrics and shed logs written) by <see cref="Announce"/> after it.
 /// </summary>
-internal sealed class StormFolder
+internal sealed class StormFolder(TimeSpan window, int capacity, EventStore store, DeliveryPipeline? pipeline)
 {
-    private readonly FoldIndex _index;
-    private readonly Gate _gate;
-    private readonly EventStore _store;
-    private readonly int _capacity;
-    private readonly DeliveryPipeline? _pipeline;
-    private readonly TimeProvider _timeProvider;
-    private readonly ITimer _timer;
+    private readonly FoldIndex _index = new(window);
+    private readonly EventStore _store = store;
+    private readonly int _capacity = capacity;
+    private readonly DeliveryPipeline? _pipeline = pipeline;
     private readonly List<long> _reports = [];
     private readonly ConcurrentQueue<Enqueued> _unannounced = new();
     private DateTimeOffset? _armedFor;
     private bool _stopped;
-
-    public StormFolder(TimeSpan window, int capacity, Gate gate, EventStore store, DeliveryPipeline? pipeline, TimeProvider timeProvider)
-    {
-        _index = new FoldIndex(window);
-        _capacity = capacity;
-        _gate = gate;
-        _store = store;
-        _pipeline = pipeline;
-        _timeProvider = timeProvider;
-
-        // The timer's callbacks must not run in the ExecutionContext of whoever built the service.
-        using (ExecutionContext.SuppressFlow())
-        {
-            _timer = timeProvider.CreateTimer(static state => ((StormFolder)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        }
-    }
 
     /// <summary>Gets how many recorded events the index holds: those of the last window, at most the retained ones.</summary>
     internal int IndexedCount => _index.Count;
@@ -58,10 +40,6 @@ internal sealed class StormFolder
         if (id != 0)
         {
             _store.Repeat(id, now);
-            if (firstRepeat)
-            {
-                Arm(now);
-            }
         }
         else if (_store.Count == _capacity)
         {
@@ -76,13 +54,42 @@ internal sealed class StormFolder
     /// <summary>A severity change: the event folds no more publishes at its old severity.</summary>
     public void Changed(ImmuneEvent before) => _index.Close(before);
 
-    /// <summary>Publishes every pending report and stops the timer (disposal, before the queue drains).</summary>
+    /// <summary>Publishes every pending report (disposal, before the queue drains); the timer is wanted no more.</summary>
     public void Stop(DateTimeOffset now)
     {
         _stopped = true;
-        _timer.Dispose();
         _index.TakeAll(_reports);
         Publish(now);
+    }
+
+    /// <summary>The service's timer fired: reports what came due. Then ask <see cref="TryTakeTimerChange"/> for the next.</summary>
+    public void Tick(DateTimeOffset now)
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        _armedFor = null;
+        ReportClosed(now, _store.FirstId);
+    }
+
+    /// <summary>
+    /// Gets when the service's timer must fire next (the earliest pending report; <see cref="Timeout.InfiniteTimeSpan"/>
+    /// when none), unless the timer is set for it already; false when nothing is to change.
+    /// </summary>
+    public bool TryTakeTimerChange(DateTimeOffset now, out TimeSpan due)
+    {
+        DateTimeOffset? next = _index.NextReportAt;
+        if (next == _armedFor || _stopped)
+        {
+            due = default;
+            return false;
+        }
+
+        _armedFor = next;
+        due = next is { } at ? (at > now ? at - now : TimeSpan.Zero) : Timeout.InfiniteTimeSpan;
+        return true;
     }
 
     /// <summary>Announces the reports queued so far; called without the service's lock held.</summary>
@@ -92,32 +99,6 @@ internal sealed class StormFolder
         {
             _pipeline!.Announce(enqueued);
         }
-    }
-
-    private void OnTimer()
-    {
-        lock (_gate)
-        {
-            if (_stopped)
-            {
-                return;
-            }
-
-            try
-            {
-                DateTimeOffset now = _timeProvider.GetUtcNow();
-                _armedFor = null;
-                ReportClosed(now, _store.FirstId);
-                Arm(now);
-            }
-            catch (Exception)
-            {
-                // Nothing here is expected to throw (the pipeline guards its own reporting); a timer callback that
-                // threw would end the process, so a failure only loses this tick: the next publish reports what is due.
-            }
-        }
-
-        Announce();
     }
 
     private void ReportClosed(DateTimeOffset now, long firstRetainedId)
@@ -139,19 +120,5 @@ internal sealed class StormFolder
         }
 
         _reports.Clear();
-    }
-
-    /// <summary>Sets the timer for the earliest pending report, unless it is set for it already.</summary>
-    private void Arm(DateTimeOffset now)
-    {
-        DateTimeOffset? next = _index.NextReportAt;
-        if (next == _armedFor || _stopped)
-        {
-            return;
-        }
-
-        _armedFor = next;
-        TimeSpan due = next is { } at ? (at > now ? at - now : TimeSpan.Zero) : Timeout.InfiniteTimeSpan;
-        _timer.Change(due, Timeout.InfiniteTimeSpan);
     }
 }
