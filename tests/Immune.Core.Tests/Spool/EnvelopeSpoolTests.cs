@@ -43,6 +43,20 @@ public sealed class EnvelopeSpoolTests : IDisposable
         return replayed;
     }
 
+    /// <summary>A spool started as the service starts it (recovered, syncing on the clock) with sequences 1 to 6 written.</summary>
+    private EnvelopeSpool SyncingWithSixWritten(Func<long> settledThrough)
+    {
+        EnvelopeSpool spool = Open(Options());
+        Replay(spool);
+        spool.StartSyncing(settledThrough);
+        for (long sequence = 1; sequence <= 6; sequence++)
+        {
+            spool.Write(Built(sequence), settledThrough: 0).ShouldBe(SpoolWrite.Written);
+        }
+
+        return spool;
+    }
+
     [Fact]
     public void Open_WithoutADirectory_IsNoSpool()
         => EnvelopeSpool.Open(new ImmuneOptions(), new DeliveryReporter(_logger, _metrics, _time, TimeSpan.FromMinutes(1)), _time).ShouldBeNull();
@@ -67,15 +81,8 @@ public sealed class EnvelopeSpoolTests : IDisposable
     public void Syncing_OnTheServicesClock_ForgetsWhatThePipelineSettled_TheNextOwnerReplaysTheRest()
     {
         long settled = 0;
-        using (EnvelopeSpool spool = Open(Options()))
+        using (EnvelopeSpool spool = SyncingWithSixWritten(() => settled))
         {
-            Replay(spool);
-            spool.StartSyncing(() => settled);
-            for (long sequence = 1; sequence <= 6; sequence++)
-            {
-                spool.Write(Built(sequence), settledThrough: 0);
-            }
-
             settled = 4;
             _time.Advance(TimeSpan.FromSeconds(1)); // the sync tick: progress says 4 are settled
             spool.Dispose(); // a crash after the tick: no last sync
@@ -89,15 +96,8 @@ public sealed class EnvelopeSpoolTests : IDisposable
     public void Freeze_AShutdownThatGaveUp_KeepsEverythingPastTheFrozenPointForTheNextOwner()
     {
         long settled = 0;
-        using (EnvelopeSpool spool = Open(Options()))
+        using (EnvelopeSpool spool = SyncingWithSixWritten(() => settled))
         {
-            Replay(spool);
-            spool.StartSyncing(() => settled);
-            for (long sequence = 1; sequence <= 6; sequence++)
-            {
-                spool.Write(Built(sequence), settledThrough: 0);
-            }
-
             settled = 2;
             spool.Freeze(2);   // disposal gave up here: 3 to 6 were settled as dropped, not delivered
             settled = 6;       // the pipeline now counts everything settled

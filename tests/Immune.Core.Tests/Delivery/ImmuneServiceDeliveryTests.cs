@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Immune.Tests.TestDoubles;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Immune.Tests;
+namespace Immune.Tests.Delivery;
 
 public sealed class ImmuneServiceDeliveryTests
 {
