@@ -2,6 +2,7 @@ using Immune.Tests.TestDoubles;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace Immune.Tests;
 
@@ -55,7 +56,7 @@ public sealed class ImmuneServiceCollectionExtensionsTests
     [Fact]
     public async Task AddImmune_WithoutStream_RecordsAndLogsOnceThroughTheContainersLogger()
     {
-        var logger = new CapturingLogger<ImmuneService>();
+        var logger = new FakeLogger<ImmuneService>();
         await using ServiceProvider provider = new ServiceCollection()
             .AddSingleton<ILogger<ImmuneService>>(logger)
             .AddImmune()

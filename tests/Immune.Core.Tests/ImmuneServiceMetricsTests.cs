@@ -1,45 +1,41 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Immune.Tests.TestDoubles;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Immune.Tests;
 
 public sealed class ImmuneServiceMetricsTests : IDisposable
 {
+    private static readonly string[] Counters =
+        ["immune.events.recorded", "immune.envelopes.queued", "immune.envelopes.delivered", "immune.envelopes.failed", "immune.envelopes.dropped", "immune.envelopes.replayed", "immune.spool.damaged"];
+
     private readonly TestMeterFactory _meters = new();
-    private readonly MeterListener _listener = new();
-    private readonly ConcurrentQueue<(string Instrument, double Value, Dictionary<string, object?> Tags)> _measurements = new();
+    private readonly Dictionary<string, MetricCollector<long>> _counters;
+    private readonly MetricCollector<double> _duration;
+    private readonly MetricCollector<int> _queueLength;
 
     public ImmuneServiceMetricsTests()
     {
-        _listener.InstrumentPublished = (instrument, listener) =>
-        {
-            if (ReferenceEquals(instrument.Meter.Scope, _meters))
-            {
-                listener.EnableMeasurementEvents(instrument);
-            }
-        };
-        _listener.SetMeasurementEventCallback<long>((i, v, tags, _) => Record(i, v, tags));
-        _listener.SetMeasurementEventCallback<int>((i, v, tags, _) => Record(i, v, tags));
-        _listener.SetMeasurementEventCallback<double>((i, v, tags, _) => Record(i, v, tags));
-        _listener.Start();
+        // Collectors of the instruments of the meter this test's factory makes, listening before the service exists.
+        _counters = Counters.ToDictionary(name => name, name => new MetricCollector<long>(_meters, "Immune", name));
+        _duration = new MetricCollector<double>(_meters, "Immune", "immune.envelope.delivery.duration");
+        _queueLength = new MetricCollector<int>(_meters, "Immune", "immune.queue.length");
     }
 
-    private void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
-        => _measurements.Enqueue((instrument.Name, value, tags.ToArray().ToDictionary(t => t.Key, t => t.Value)));
-
     private double Sum(string instrument, string? tag = null, object? value = null)
-        => _measurements.Where(m => m.Instrument == instrument && (tag is null || Equals(m.Tags.GetValueOrDefault(tag), value))).Sum(m => m.Value);
+        => _counters[instrument].GetMeasurementSnapshot().Where(m => tag is null || Equals(m.Tags.GetValueOrDefault(tag), value)).Sum(m => m.Value);
 
     public void Dispose()
     {
-        _listener.Dispose();
+        foreach (MetricCollector<long> collector in _counters.Values) collector.Dispose();
+        _duration.Dispose();
+        _queueLength.Dispose();
         _meters.Dispose();
     }
 
-    private ServiceProvider Build(IEventStream stream, Action<ImmuneOptions> configure) => new ServiceCollection()
-        .AddSingleton<IMeterFactory>(_meters)
+    private ServiceProvider Build(IEventStream stream, Action<ImmuneOptions> configure, IMeterFactory? meters = null) => new ServiceCollection()
+        .AddSingleton(meters ?? _meters)
         .AddSingleton(stream)
         .AddImmune(configure)
         .BuildServiceProvider();
@@ -57,16 +53,16 @@ public sealed class ImmuneServiceMetricsTests : IDisposable
         await service.Flushed();
         await service.PublishAsync(Events.Warning());
         await service.Flushed(); // one run of one
-        _listener.RecordObservableInstruments();
+        _queueLength.RecordObservableInstruments();
 
-        _measurements.ShouldContain(m => m.Instrument == "immune.queue.length");
+        _queueLength.GetMeasurementSnapshot().ShouldNotBeEmpty();
         Sum("immune.events.recorded").ShouldBe(3);
         Sum("immune.events.recorded", "severity", "critical").ShouldBe(1);
         Sum("immune.events.recorded", "type", "error_spike").ShouldBe(1);
         Sum("immune.envelopes.queued").ShouldBe(4);
         Sum("immune.envelopes.delivered").ShouldBe(3);
         Sum("immune.envelopes.failed", "reason", "stream_error").ShouldBe(1);
-        _measurements.Count(m => m.Instrument == "immune.envelope.delivery.duration").ShouldBe(2); // one per delivery, not per envelope
+        _duration.GetMeasurementSnapshot().Count.ShouldBe(2); // one per delivery, not per envelope
         ImmuneDeliveryStats stats = service.GetDeliveryStats();
         (stats.Queued, stats.Delivered, stats.Failed).ShouldBe((4, 3, 1));
     }
@@ -87,13 +83,15 @@ public sealed class ImmuneServiceMetricsTests : IDisposable
             ImmuneDeliveryStats left = leaving.GetDeliveryStats();
             await first.DisposeAsync();
 
-            await using ServiceProvider second = Build(new InMemoryEventStream(), o => o.SpoolDirectory = directory);
+            using var secondMeters = new TestMeterFactory(); // the next service, as the next process: a meter of its own
+            using var replayed = new MetricCollector<long>(secondMeters, "Immune", "immune.envelopes.replayed");
+            await using ServiceProvider second = Build(new InMemoryEventStream(), o => o.SpoolDirectory = directory, secondMeters);
             ImmuneService replaying = second.GetRequiredService<ImmuneService>();
             await replaying.Flushed();
 
             Sum("immune.envelopes.dropped", "reason", "spool_full").ShouldBe(3);
             left.DroppedSpoolFull.ShouldBe(3);
-            Sum("immune.envelopes.replayed").ShouldBe(left.Queued - 3);
+            replayed.GetMeasurementSnapshot().Sum(m => m.Value).ShouldBe(left.Queued - 3);
             replaying.GetDeliveryStats().Replayed.ShouldBe(left.Queued - 3);
             replaying.GetDeliveryStats().Delivered.ShouldBe(left.Queued - 3);
         }
@@ -114,8 +112,8 @@ public sealed class ImmuneServiceMetricsTests : IDisposable
             await service.PublishAsync(Events.Info());
         }
 
-        _listener.RecordObservableInstruments();
-        _measurements.Last(m => m.Instrument == "immune.queue.length").Value.ShouldBe(2); // the full queue; the hung one is in flight
+        _queueLength.RecordObservableInstruments();
+        _queueLength.LastMeasurement!.Value.ShouldBe(2); // the full queue; the hung one is in flight
         await provider.DisposeAsync().AsTask().WaitAsync(Events.HangGuard);
         await service.DeliveryLoop.WaitAsync(Events.HangGuard); // let a late report of the loop land before counting
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Immune.Tests.TestDoubles;
 using Microsoft.Extensions.Time.Testing;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace Immune.Tests;
 
@@ -292,7 +293,7 @@ public sealed partial class ImmuneServiceTests
     [Fact]
     public async Task PublishAsync_WithoutStream_RecordsAndSummarizesAndLogsOnce()
     {
-        var logger = new CapturingLogger<ImmuneService>();
+        var logger = new FakeLogger<ImmuneService>();
         await using var service = new ImmuneService(eventStream: null, logger: logger, timeProvider: _time);
 
         await service.PublishAsync(Events.Critical());
@@ -301,8 +302,8 @@ public sealed partial class ImmuneServiceTests
 
         service.GetHealthSummary().CriticalIssues.ShouldBe(1);
         service.GetDeliveryStats().ShouldBe(new ImmuneDeliveryStats());
-        CapturingLogger<ImmuneService>.Entry entry = logger.WithName("NoEventStream").ShouldHaveSingleItem();
-        entry.EventId.Id.ShouldBe(1);
+        FakeLogRecord entry = logger.WithName("NoEventStream").ShouldHaveSingleItem();
+        entry.Id.Id.ShouldBe(1);
     }
 
     [Fact]

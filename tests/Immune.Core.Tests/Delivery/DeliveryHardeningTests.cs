@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Immune.Tests.TestDoubles;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace Immune.Tests.Delivery;
 
@@ -163,7 +164,7 @@ public sealed class DeliveryHardeningTests
     [Fact]
     public async Task PublishAsync_QueueFull_DropLogNamesWhatExistedAndInventsNoEnvelopeId()
     {
-        var logger = new CapturingLogger<ImmuneService>();
+        var logger = new FakeLogger<ImmuneService>();
         ScriptedStream stream = ScriptedStream.Hung();
         await using var service = new ImmuneService(stream, new ImmuneOptions { QueueCapacity = 1, ShutdownTimeout = TimeSpan.Zero, DeliveryLogInterval = TimeSpan.Zero }, logger, _time);
 
@@ -172,9 +173,9 @@ public sealed class DeliveryHardeningTests
         await service.PublishAsync(Events.Info("waits"));
         await service.PublishAsync(Events.Info("sheds the one waiting"));
 
-        CapturingLogger<ImmuneService>.Entry drop = logger.WithName("EnvelopeDropped").ShouldHaveSingleItem();
+        FakeLogRecord drop = logger.WithName("EnvelopeDropped").ShouldHaveSingleItem();
         drop.Message.ShouldBe("Envelope sequence 2 (immune.event_published) of immune event 2 was dropped: queue_full. 0 other drop(s) since the last report.");
-        drop.State.ShouldNotContain(p => p.Key == "EnvelopeId");
+        drop.StructuredState!.ShouldNotContain(p => p.Key == "EnvelopeId");
     }
 
     [Fact]

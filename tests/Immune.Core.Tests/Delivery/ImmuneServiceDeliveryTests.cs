@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Immune.Tests.TestDoubles;
 using Microsoft.Extensions.Time.Testing;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace Immune.Tests.Delivery;
 
@@ -8,7 +9,7 @@ public sealed class ImmuneServiceDeliveryTests
 {
     private readonly ObservableTimeProvider _time = new(new DateTimeOffset(2026, 11, 27, 9, 0, 0, TimeSpan.Zero));
 
-    private ImmuneService CreateService(IEventStream stream, Action<ImmuneOptions>? configure = null, TimeProvider? time = null, CapturingLogger<ImmuneService>? logger = null)
+    private ImmuneService CreateService(IEventStream stream, Action<ImmuneOptions>? configure = null, TimeProvider? time = null, FakeLogger<ImmuneService>? logger = null)
     {
         // No drain at disposal unless a test asks for one: a test that fails with its stream still gated must not hang.
         var options = new ImmuneOptions { RetryDelay = TimeSpan.Zero, ShutdownTimeout = TimeSpan.Zero };
@@ -316,7 +317,7 @@ public sealed class ImmuneServiceDeliveryTests
     [Fact]
     public async Task DisposeAsync_StreamHangs_ReturnsAfterShutdownTimeoutAndCountsTheRestAsDropped()
     {
-        var logger = new CapturingLogger<ImmuneService>();
+        var logger = new FakeLogger<ImmuneService>();
         ScriptedStream stream = ScriptedStream.Hung();
         ImmuneService service = CreateService(stream, o => o.ShutdownTimeout = TimeSpan.FromSeconds(3), logger: logger);
         for (int i = 0; i < 5; i++)
@@ -412,7 +413,7 @@ public sealed class ImmuneServiceDeliveryTests
     [Fact]
     public async Task DeliveryLoop_FailuresAreLoggedRateLimitedWithEnvelopeIdAndType()
     {
-        var logger = new CapturingLogger<ImmuneService>();
+        var logger = new FakeLogger<ImmuneService>();
         var stream = new ScriptedStream(_ => throw new InvalidOperationException("down"));
         await using ImmuneService service = CreateService(stream, o => { o.DeliveryAttempts = 1; o.DeliveryLogInterval = TimeSpan.FromMinutes(1); }, logger: logger);
 
@@ -426,7 +427,7 @@ public sealed class ImmuneServiceDeliveryTests
         await service.PublishAsync(Events.Info());
         await service.Flushed();
 
-        IReadOnlyList<CapturingLogger<ImmuneService>.Entry> failures = logger.WithName("EnvelopeFailed");
+        IReadOnlyList<FakeLogRecord> failures = logger.WithName("EnvelopeFailed");
         failures.Count.ShouldBe(2);
         failures[0].Message.ShouldMatch("^Envelope evt_immune_\\d+_[0-9a-f]{16} \\(immune.event_published, sequence 1\\) of immune event 1 failed after 1 attempt\\(s\\): stream_error. 0 other");
         failures[0].Exception.ShouldBeOfType<InvalidOperationException>();
@@ -437,7 +438,7 @@ public sealed class ImmuneServiceDeliveryTests
     [Fact]
     public async Task PublishAsync_QueueFull_DropsAreLogged()
     {
-        var logger = new CapturingLogger<ImmuneService>();
+        var logger = new FakeLogger<ImmuneService>();
         var gate = new TaskCompletionSource();
         ScriptedStream stream = ScriptedStream.Gated(gate);
         await using ImmuneService service = CreateService(stream, o => o.QueueCapacity = 1, logger: logger);

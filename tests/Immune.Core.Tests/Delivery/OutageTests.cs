@@ -1,4 +1,5 @@
 using Immune.Tests.TestDoubles;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace Immune.Tests.Delivery;
 
@@ -14,7 +15,7 @@ public sealed class OutageTests
     private static readonly TimeSpan Watchdog = TimeSpan.FromHours(1); // the publish timeout: its timer is not a backoff
 
     private readonly ObservableTimeProvider _time = new(Start);
-    private readonly CapturingLogger<ImmuneService> _logger = new();
+    private readonly FakeLogger<ImmuneService> _logger = new();
     private readonly List<EventEnvelope> _accepted = [];
     private readonly TaskCompletionSource _called = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _down = true;
@@ -179,10 +180,10 @@ public sealed class OutageTests
 
         service.GetDeliveryStats().FailingSince.ShouldBeNull();
         _logger.WithName("StreamFailing").ShouldHaveSingleItem().Level.ShouldBe(Microsoft.Extensions.Logging.LogLevel.Warning);
-        CapturingLogger<ImmuneService>.Entry recovered = _logger.WithName("StreamRecovered").ShouldHaveSingleItem();
-        recovered.State.Single(kv => kv.Key == "Duration").Value.ShouldBe(TimeSpan.FromMilliseconds(100 + 200 + 400 + 800 + 1000 + 1000));
-        recovered.State.Single(kv => kv.Key == "FailedAttempts").Value.ShouldBe(6L);
-        recovered.State.Single(kv => kv.Key == "Waiting").Value.ShouldBe(2L); // both waited: the head, retried, and the one behind it
+        FakeLogRecord recovered = _logger.WithName("StreamRecovered").ShouldHaveSingleItem();
+        recovered.GetStructuredStateValue("Duration").ShouldBe(TimeSpan.FromMilliseconds(100 + 200 + 400 + 800 + 1000 + 1000).ToString());
+        recovered.GetStructuredStateValue("FailedAttempts").ShouldBe("6");
+        recovered.GetStructuredStateValue("Waiting").ShouldBe("2"); // both waited: the head, retried, and the one behind it
         _logger.WithName("EnvelopeFailed").ShouldBeEmpty();
     }
 

@@ -3,6 +3,7 @@ using Immune.Internal;
 using Immune.Spool;
 using Immune.Tests.TestDoubles;
 using Microsoft.Extensions.Time.Testing;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace Immune.Tests.Spool;
 
@@ -15,7 +16,7 @@ public sealed class EnvelopeSpoolTests : IDisposable
 {
     private readonly TempDirectory _temp = new();
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 9, 0, 0, TimeSpan.Zero));
-    private readonly CapturingLogger<ImmuneService> _logger = new();
+    private readonly FakeLogger<ImmuneService> _logger = new();
     private readonly ImmuneMetrics _metrics = new(null, () => 0, () => 0);
 
     public void Dispose()
@@ -132,6 +133,6 @@ public sealed class EnvelopeSpoolTests : IDisposable
         spool.WaitDurable(1);
 
         spool.Unavailable.ShouldBeFalse();
-        _logger.Entries.ShouldBeEmpty();
+        _logger.Collector.GetSnapshot().ShouldBeEmpty();
     }
 }

@@ -1,4 +1,5 @@
 using Immune.Tests.TestDoubles;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace Immune.Tests.Spool;
 
@@ -154,7 +155,7 @@ public sealed class ImmuneServiceSpoolTests : IDisposable
         await first.PublishAsync(largest);
         await first.DisposeAsync(); // both envelopes dropped for want of time: they stay spooled
 
-        var logger = new CapturingLogger<ImmuneService>();
+        var logger = new FakeLogger<ImmuneService>();
         var stream = new InMemoryEventStream();
         await using var second = new ImmuneService(stream, Options(), logger);
         await second.Flushed();
@@ -177,25 +178,16 @@ public sealed class ImmuneServiceSpoolTests : IDisposable
         string segment = Directory.GetFiles(SpoolPath, "*.seg").Single();
         byte[] data = File.ReadAllBytes(segment);
         File.WriteAllBytes(segment, [.. data[..^3], .. new byte[512]]); // a torn last record, then zeroes
-        var logger = new CapturingLogger<ImmuneService>();
+        var logger = new FakeLogger<ImmuneService>();
         var stream = new InMemoryEventStream();
         using var meters = new TestMeterFactory();
-        long damaged = 0;
-        using var listener = new System.Diagnostics.Metrics.MeterListener
-        {
-            InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Meter.Scope == meters && instrument.Name == "immune.spool.damaged") l.EnableMeasurementEvents(instrument);
-            },
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref damaged, value));
-        listener.Start();
+        using var damaged = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(meters, "Immune", "immune.spool.damaged");
 
         await using var second = new ImmuneService(stream, Options(), logger, null, meters);
         await second.Flushed();
 
         stream.Envelopes.Select(e => e.Payload.Message).ShouldBe(["kept"]);
-        Interlocked.Read(ref damaged).ShouldBe(1); // the damage is counted in the meter too
+        damaged.GetMeasurementSnapshot().Sum(m => m.Value).ShouldBe(1); // the damage is counted in the meter too
         logger.WithName("SpoolDamaged").ShouldHaveSingleItem().Message.ShouldContain(segment + ".damaged");
         File.Exists(segment + ".damaged").ShouldBeTrue();
         second.GetDeliveryStats().Replayed.ShouldBe(1);
@@ -309,7 +301,7 @@ public sealed class ImmuneServiceSpoolTests : IDisposable
     [Fact]
     public async Task PublishAsync_SpoolDirectoryRemoved_KeepsDeliveringFromMemoryAndLogsOnce()
     {
-        var logger = new CapturingLogger<ImmuneService>();
+        var logger = new FakeLogger<ImmuneService>();
         var stream = new InMemoryEventStream(100_000);
         await using var service = new ImmuneService(stream, Options(o => o.SpoolCapacityBytes = 1 << 20), logger);
         Directory.Delete(SpoolPath, recursive: true); // the disk is gone from under it; the next segment cannot be made
