@@ -134,6 +134,9 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
     /// <summary>The spool's write turn, for tests that stall the disk.</summary>
     internal object? SpoolWriteTurn => _pipeline?.SpoolWriteTurn;
 
+    /// <summary>The spool's last sequence on the disk and its fsync count, for tests of durability and group commit.</summary>
+    internal (long DurableThrough, long Forced) SpoolDurability => _spool?.Durability ?? default;
+
     /// <summary>The fold index's size, for tests of its bound.</summary>
     internal int FoldIndexCount => _folder?.IndexedCount ?? 0;
 

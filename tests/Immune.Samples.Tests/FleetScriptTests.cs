@@ -22,7 +22,7 @@ public sealed partial class FleetScriptTests
     [InlineData("nats")]
     public async Task Readme_RunAFleetLocally_BuildsStartsPostsAndPrintsTheFleetHealth(string broker)
     {
-        string root = Root();
+        string root = Repository.Root();
         string readme = await File.ReadAllTextAsync(Path.Combine(root, "README.md"));
         string block = (broker == "nats" ? NatsFleetBlock() : RedisFleetBlock()).Match(readme).Groups["code"].Value;
         block.ShouldNotBeNullOrWhiteSpace();
@@ -51,16 +51,6 @@ public sealed partial class FleetScriptTests
         {
             IsFree(port).ShouldBeTrue($"port {port} is still taken: the script left a host running");
         }
-    }
-
-    private static string Root()
-    {
-        for (string? dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
-        {
-            if (File.Exists(Path.Combine(dir, "Immune.sln"))) return dir;
-        }
-
-        throw new InvalidOperationException("The repository root (Immune.sln) was not found above " + AppContext.BaseDirectory);
     }
 
     /// <summary>A base port whose producer and consumer ports (base + 1..3, + 10..11) are all free.</summary>

@@ -52,7 +52,7 @@ public sealed partial class ObservabilityTests(RedisFixture redis) : RedisStream
         Series(producerText).ShouldContain("immune_envelopes_delivered_total");
 
         // Every series EVENTS.md names is really there (or, for a counter of Immune's that counted nothing yet, its instrument is).
-        string catalog = await File.ReadAllTextAsync(Path.Combine(Root(), "EVENTS.md"));
+        string catalog = await File.ReadAllTextAsync(Path.Combine(Repository.Root(), "EVENTS.md"));
         string table = catalog[catalog.IndexOf("## Prometheus series", StringComparison.Ordinal)..];
         string[] documented = [.. ImmuneSeries().Matches(table).Select(m => m.Groups[1].Value).Where(n => !n.EndsWith('_')).Distinct()];
         documented.ShouldNotBeEmpty();
@@ -63,7 +63,7 @@ public sealed partial class ObservabilityTests(RedisFixture redis) : RedisStream
     [Fact]
     public async Task ExampleRulesAndDashboard_PassPromtoolAndUseOnlyServedSeries()
     {
-        string root = Root();
+        string root = Repository.Root();
         string rules = Path.Combine(root, "samples", "observability", "prometheus-alerts.yml");
         (await PromtoolAsync("check", "rules", rules)).ShouldContain("SUCCESS: 2 rules found");
 
@@ -203,15 +203,5 @@ public sealed partial class ObservabilityTests(RedisFixture redis) : RedisStream
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
         process.ExitCode.ShouldBe(0, output);
         return output;
-    }
-
-    private static string Root()
-    {
-        for (string? dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
-        {
-            if (File.Exists(Path.Combine(dir, "Immune.sln"))) return dir;
-        }
-
-        throw new InvalidOperationException("The repository root was not found.");
     }
 }

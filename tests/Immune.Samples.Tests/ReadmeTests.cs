@@ -8,16 +8,6 @@ public sealed partial class ReadmeTests
     [GeneratedRegex("```csharp\\n(?<code>.*?)```", RegexOptions.Singleline)]
     private static partial Regex CSharpBlock();
 
-    private static string Root()
-    {
-        for (string? dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
-        {
-            if (File.Exists(Path.Combine(dir, "Immune.sln"))) return dir;
-        }
-
-        throw new InvalidOperationException("The repository root (Immune.sln) was not found above " + AppContext.BaseDirectory);
-    }
-
     /// <summary>Lines without their common indentation and trailing spaces, so a snippet matches wherever it is nested.</summary>
     private static string Normalize(string code)
     {
@@ -29,7 +19,7 @@ public sealed partial class ReadmeTests
     [Fact]
     public void Readme_EveryCSharpBlock_StandsVerbatimInACompiledSample()
     {
-        string root = Root();
+        string root = Repository.Root();
         string[] blocks = CSharpBlock().Matches(File.ReadAllText(Path.Combine(root, "README.md"))).Select(m => Normalize(m.Groups["code"].Value)).ToArray();
         string[] sources = Directory.GetFiles(Path.Combine(root, "samples"), "*.cs", SearchOption.AllDirectories)
             .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
@@ -47,7 +37,7 @@ public sealed partial class ReadmeTests
     [Fact]
     public void Readme_QuickStart_IsTheWholeQuickStartProgram()
     {
-        string root = Root();
+        string root = Repository.Root();
         string quickStart = Normalize(CSharpBlock().Matches(File.ReadAllText(Path.Combine(root, "README.md")))[0].Groups["code"].Value);
         string program = Normalize(File.ReadAllText(Path.Combine(root, "samples", "Immune.Samples.QuickStart", "Program.cs")));
 

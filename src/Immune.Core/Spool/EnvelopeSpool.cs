@@ -34,6 +34,9 @@ internal sealed class EnvelopeSpool : IEnvelopeSpool, IDisposable
 
     public bool SyncsEveryWrite => _files.SyncsEveryWrite;
 
+    /// <summary>Gets the last sequence forced to the disk and how many fsyncs that took, for tests of durability and group commit.</summary>
+    internal (long DurableThrough, long Forced) Durability => (_files.DurableThrough, _files.ForcedCount);
+
     public bool Unavailable => _files.Unavailable;
 
     public void Recover(Action<EventEnvelope> replay)

@@ -47,6 +47,29 @@ public sealed class DeliveryPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task Enqueue_WithoutTheServicesLock_OrAnnounceUnderIt_IsCaughtByTheLockOrderChecks()
+    {
+        var stream = new InMemoryEventStream();
+        DeliveryPipeline pipeline = Pipeline(stream);
+        var e = new ImmuneEvent(1, DateTimeOffset.UnixEpoch, ImmuneSeverity.Info, ImmuneEventType.ErrorSpike, "m");
+
+        Should.Throw<InvalidOperationException>(() => pipeline.Enqueue(EnvelopeKind.EventPublished, e, e.CreatedAt, default, ActivityTraceId.CreateRandom(), critical: false))
+            .Message.ShouldContain("the service's lock");
+
+        Enqueued enqueued;
+        lock (_serviceGate)
+        {
+            enqueued = pipeline.Enqueue(EnvelopeKind.EventPublished, e, e.CreatedAt, default, ActivityTraceId.CreateRandom(), critical: false);
+            Should.Throw<InvalidOperationException>(() => pipeline.Announce(enqueued)).Message.ShouldContain("must not be held");
+        }
+
+        pipeline.Announce(enqueued);
+        await pipeline.FlushAsync(CancellationToken.None).WaitAsync(Events.HangGuard);
+        pipeline.GetStats().Delivered.ShouldBe(1);
+        await pipeline.StopAsync().WaitAsync(Events.HangGuard);
+    }
+
+    [Fact]
     public async Task Enqueue_ThenDeliver_InRecordOrder_TheCriticalEventRightAfterItsPublication()
     {
         var stream = new InMemoryEventStream();

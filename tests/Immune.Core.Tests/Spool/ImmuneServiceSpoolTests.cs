@@ -277,6 +277,29 @@ public sealed class ImmuneServiceSpoolTests : IDisposable
     }
 
     [Fact]
+    public async Task PublishAsync_SyncIntervalZero_ReturnsOnlyOnceItsEnvelopesAreOnTheDisk_ConcurrentPublishersShareFsyncs()
+    {
+        await using var service = new ImmuneService(new InMemoryEventStream(100_000), Options(o => o.SpoolSyncInterval = TimeSpan.Zero));
+        for (int i = 0; i < 20; i++)
+        {
+            await service.PublishAsync(i % 5 == 0 ? Events.Critical() : Events.Info());
+            service.SpoolDurability.DurableThrough.ShouldBeGreaterThanOrEqualTo(service.GetDeliveryStats().Queued, $"publish {i}"); // everything queued so far is forced
+        }
+
+        long forcedAlone = service.SpoolDurability.Forced;
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            for (int i = 0; i < 50; i++)
+            {
+                await service.PublishAsync(Events.Info());
+            }
+        }))).WaitAsync(Events.HangGuard);
+
+        service.SpoolDurability.DurableThrough.ShouldBeGreaterThanOrEqualTo(service.GetDeliveryStats().Queued);
+        (service.SpoolDurability.Forced - forcedAlone).ShouldBeLessThan(400); // group commit: 400 publishes took fewer fsyncs
+    }
+
+    [Fact]
     public async Task PublishAsync_FourPublishersIntoASmallQueue_EverythingSpooledAndDeliveredInRecordOrder()
     {
         var stream = new InMemoryEventStream(100_000);
