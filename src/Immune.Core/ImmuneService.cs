@@ -135,7 +135,10 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
     internal object? SpoolWriteTurn => _pipeline?.SpoolWriteTurn;
 
     /// <summary>The spool's last sequence on the disk and its fsync count, for tests of durability and group commit.</summary>
-    internal (long DurableThrough, long Forced) SpoolDurability => _spool?.Durability ?? default;
+    internal (long DurableThrough, long Forced, long WrittenThrough) SpoolDurability => _spool?.Durability ?? default;
+
+    /// <summary>Holds the spool's fsyncs back until disposed, for tests of group commit.</summary>
+    internal IDisposable HoldSpoolForcing() => _spool!.HoldForcing();
 
     /// <summary>The fold index's size, for tests of its bound.</summary>
     internal int FoldIndexCount => _folder?.IndexedCount ?? 0;

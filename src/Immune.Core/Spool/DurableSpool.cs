@@ -145,6 +145,21 @@ internal sealed partial class DurableSpool : IDisposable
     /// <summary>Gets the last sequence forced to the disk.</summary>
     internal long DurableThrough => _turn.DurableThrough;
 
+    /// <summary>Gets the last sequence written (handed to the operating system).</summary>
+    internal long WrittenThrough => Volatile.Read(ref _writtenThrough);
+
+    /// <summary>Takes the forcing turn until disposed, as a slow fsync would: for tests of group commit.</summary>
+    internal IDisposable HoldForcing()
+    {
+        _turn.Enter();
+        return new Held(_turn);
+    }
+
+    private sealed class Held(ForcingTurn turn) : IDisposable
+    {
+        public void Dispose() => turn.Exit();
+    }
+
     /// <summary>Gets whether every write is forced to the disk before its publish returns (<see cref="ImmuneOptions.SpoolSyncInterval"/> zero).</summary>
     public bool SyncsEveryWrite => _syncEveryWrite;
 
