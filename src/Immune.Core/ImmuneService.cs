@@ -115,7 +115,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
 
         if (_options.FoldWindow > TimeSpan.Zero)
         {
-            _folder = new StormFolder(_options.FoldWindow, _options.RetentionCapacity, _store, _pipeline);
+            _folder = new StormFolder(_options.FoldWindow, _options.RetentionCapacity, _store);
             using (ExecutionContext.SuppressFlow()) // the timer's callbacks must not run in the ExecutionContext of whoever built the service
             {
                 _foldTimer = _timeProvider.CreateTimer(static state => ((ImmuneService)state!).OnFoldTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -166,22 +166,28 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
 
         ImmuneEvent? recorded = null;
         long folded = 0;
-        Enqueued enqueued = default;
-        lock (_gate)
+        DeliveryIntake intake = new(_pipeline);
+        try
         {
-            ThrowIfDisposed();
-            DateTimeOffset now = _timeProvider.GetUtcNow();
-            DateTimeOffset last = _store.LastCreatedAt;
-            DateTimeOffset createdAt = now < last ? last : now; // recording times never decrease
-            folded = _folder?.FoldOrOpen(newEvent, now, createdAt) ?? 0;
-            ArmFoldTimerLocked(now);
-            if (folded == 0)
+            lock (_gate)
             {
-                recorded = RecordLocked(newEvent, meta, createdAt, correlation, ref enqueued);
+                ThrowIfDisposed();
+                DateTimeOffset now = _timeProvider.GetUtcNow();
+                DateTimeOffset last = _store.LastCreatedAt;
+                DateTimeOffset createdAt = now < last ? last : now; // recording times never decrease
+                folded = _folder?.FoldOrOpen(newEvent, now, createdAt, ref intake) ?? 0; // repeat reports that came due on the way
+                ArmFoldTimerLocked(now);
+                if (folded == 0)
+                {
+                    recorded = RecordLocked(newEvent, meta, createdAt, correlation, ref intake);
+                }
             }
         }
+        finally
+        {
+            intake.Dispose();
+        }
 
-        _folder?.Announce(); // repeat reports that came due on the way
         if (recorded is null)
         {
             return new ValueTask<long>(folded);
@@ -196,7 +202,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
             // A metrics listener that throws must not fail a publish that is already recorded.
         }
 
-        return _pipeline is null ? new ValueTask<long>(recorded.Id) : _pipeline.AfterEnqueue(recorded.Id, enqueued, cancellationToken);
+        return _pipeline is null ? new ValueTask<long>(recorded.Id) : _pipeline.AfterIntake(recorded.Id, intake.LastSequence, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -212,31 +218,35 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
         cancellationToken.ThrowIfCancellationRequested();
         ActivityTraceId correlation = CurrentCorrelation();
 
-        Enqueued enqueued = default;
-        lock (_gate)
+        DeliveryIntake intake = new(_pipeline);
+        try
         {
-            ThrowIfDisposed();
-            if (!_store.TryGet(eventId, out ImmuneEvent current))
+            lock (_gate)
             {
-                return new ValueTask<bool>(false);
-            }
+                ThrowIfDisposed();
+                if (!_store.TryGet(eventId, out ImmuneEvent current))
+                {
+                    return new ValueTask<bool>(false);
+                }
 
-            if (current.Severity == severity)
-            {
-                return new ValueTask<bool>(true);
-            }
+                if (current.Severity == severity)
+                {
+                    return new ValueTask<bool>(true);
+                }
 
-            DateTimeOffset changedAt = _store.NextStamp(eventId, _timeProvider.GetUtcNow()); // after every time written about it
-            ImmuneEvent updated = current with { Severity = severity };
-            _store.Replace(updated);
-            _folder?.Changed(current);
-            if (_pipeline is not null)
-            {
-                enqueued = _pipeline.Enqueue(EnvelopeKind.SeverityChanged, updated, changedAt, current.Severity, correlation, severity == ImmuneSeverity.Critical);
+                DateTimeOffset changedAt = _store.NextStamp(eventId, _timeProvider.GetUtcNow()); // after every time written about it
+                ImmuneEvent updated = current with { Severity = severity };
+                _store.Replace(updated);
+                _folder?.Changed(current);
+                intake.Enqueue(EnvelopeKind.SeverityChanged, updated, changedAt, current.Severity, correlation, severity == ImmuneSeverity.Critical);
             }
         }
+        finally
+        {
+            intake.Dispose();
+        }
 
-        return _pipeline is null ? new ValueTask<bool>(true) : _pipeline.AfterEnqueue(true, enqueued, cancellationToken);
+        return _pipeline is null ? new ValueTask<bool>(true) : _pipeline.AfterIntake(true, intake.LastSequence, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -309,51 +319,6 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
     /// <returns>A snapshot of the counts.</returns>
     public ImmuneDeliveryStats GetDeliveryStats() => _pipeline?.GetStats() ?? new ImmuneDeliveryStats();
 
-    /// <summary>
-    /// Publishes the pending <c>immune.event_repeated</c> reports, stops intake, drains the queue within <see cref="ImmuneOptions.ShutdownTimeout"/>, counts what remains as dropped
-    /// (reason shutdown) and logs a summary. Returns even when the stream hangs. Idempotent: later calls return the same task.
-    /// </summary>
-    /// <returns>A task that completes when the service has stopped.</returns>
-    public ValueTask DisposeAsync()
-    {
-        lock (_gate)
-        {
-            if (_disposed is not null)
-            {
-                return new ValueTask(_disposed.Task);
-            }
-
-            _disposed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _folder?.Stop(_timeProvider.GetUtcNow()); // the pending repeat reports go out before the queue drains
-            _foldTimer?.Dispose();
-        }
-
-        _folder?.Announce();
-
-        return new ValueTask(DisposeCoreAsync());
-    }
-
-    /// <summary>Disposes synchronously: see <see cref="DisposeAsync"/>. Blocks for at most the shutdown timeout.</summary>
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
-
-    private async Task DisposeCoreAsync()
-    {
-        try
-        {
-            if (_pipeline is not null)
-            {
-                await _pipeline.StopAsync().ConfigureAwait(false);
-            }
-
-            _spool?.Stop();
-        }
-        finally
-        {
-            _metrics.Dispose();
-            _disposed!.TrySetResult();
-        }
-    }
-
     private DurableSpool? OpenSpool()
         => _options.SpoolDirectory is { } directory
             ? DurableSpool.Open(directory, _options.SpoolCapacityBytes, syncEveryWrite: _options.SpoolSyncInterval == TimeSpan.Zero)
@@ -362,7 +327,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) is not null, this);
 
     /// <summary>Records a new event (the oldest leaves when full) and queues its envelopes.</summary>
-    private ImmuneEvent RecordLocked(NewImmuneEvent newEvent, IReadOnlyDictionary<string, object?>? meta, DateTimeOffset createdAt, ActivityTraceId correlation, ref Enqueued enqueued)
+    private ImmuneEvent RecordLocked(NewImmuneEvent newEvent, IReadOnlyDictionary<string, object?>? meta, DateTimeOffset createdAt, ActivityTraceId correlation, ref DeliveryIntake intake)
     {
         var recorded = new ImmuneEvent(_store.LastId + 1, createdAt, newEvent.Severity, newEvent.Type, newEvent.Message)
         {
@@ -371,10 +336,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
             Meta = meta,
         };
         _store.Add(recorded);
-        if (_pipeline is not null)
-        {
-            enqueued = _pipeline.Enqueue(EnvelopeKind.EventPublished, recorded, recorded.CreatedAt, default, correlation, recorded.Severity == ImmuneSeverity.Critical);
-        }
+        intake.Enqueue(EnvelopeKind.EventPublished, recorded, recorded.CreatedAt, default, correlation, recorded.Severity == ImmuneSeverity.Critical);
 
         return recorded;
     }

@@ -40,42 +40,55 @@ internal sealed partial class DeliveryPipeline
 
                 handOff.Write(count, settledThrough);
 
-                var placed = default(Enqueued);
-                lock (_gate)
+                if (!PlaceWritten(handOff, count))
                 {
-                    if (_abandoned)
-                    {
-                        return; // disposal counted them as dropped; what was written stays spooled
-                    }
-
-                    for (int i = 0; i < count; i++)
-                    {
-                        PlaceLocked(handOff.Place(i, out PendingEnvelope item), item, ref placed);
-                    }
-
-                    if (Invariants.Checked)
-                    {
-                        Invariants.Balanced(StatsLocked());
-                    }
-
-                    CompleteWaitersLocked();
-                    (placed.Wakeup, _wakeup) = (_wakeup, null);
+                    return; // disposal counted them as dropped; what was written stays spooled
                 }
-
-                placed.Wakeup?.TrySetResult();
-                _reporter.Dropped(placed.FirstRefused, placed.RefusedCount, Reasons.SpoolFull);
-                _reporter.Dropped(placed.FirstShed, placed.ShedCount, Reasons.QueueFull);
             }
         }
     }
 
-    private void PlaceLocked(SpoolWrite spooled, in PendingEnvelope item, ref Enqueued placed)
+    /// <summary>Places the envelopes a turn wrote, then announces them; false when disposal gave up on them meanwhile.</summary>
+    private bool PlaceWritten(SpoolHandOff handOff, int count)
+    {
+        DeliveryIntake placed = OpenIntake();
+        try
+        {
+            lock (_gate)
+            {
+                if (_abandoned)
+                {
+                    return false;
+                }
+
+                for (int i = 0; i < count; i++)
+                {
+                    PlaceLocked(handOff.Place(i, out PendingEnvelope item), item, ref placed);
+                }
+
+                if (Invariants.Checked)
+                {
+                    Invariants.Balanced(StatsLocked());
+                }
+
+                CompleteWaitersLocked();
+                placed.TakeWakeup(ref _wakeup);
+                return true;
+            }
+        }
+        finally
+        {
+            placed.Dispose(); // wakes the loop and reports what was refused or shed
+        }
+    }
+
+    private void PlaceLocked(SpoolWrite spooled, in PendingEnvelope item, ref DeliveryIntake placed)
     {
         Invariants.Held(_gate, "the pipeline's lock");
         if (spooled == SpoolWrite.Full)
         {
             _settled.DroppedSpoolFull++;
-            if (placed.RefusedCount++ == 0) placed.FirstRefused = item;
+            placed.Refused(item);
         }
         else if (spooled == SpoolWrite.Written && (_onDisk!.Count > 0 || _queue.Count >= _options.QueueCapacity))
         {
@@ -86,23 +99,28 @@ internal sealed partial class DeliveryPipeline
         else if (_queue.Enqueue(item, out PendingEnvelope shed))
         {
             _settled.DroppedQueueFull++; // the spool gave up: memory only, as without one
-            if (placed.ShedCount++ == 0) placed.FirstShed = shed;
+            placed.Shed(shed);
         }
     }
 
     /// <summary>Queues what a previous service left in the spool, before anything new; the envelopes keep their ids.</summary>
     private void Replay(List<EventEnvelope> envelopes)
     {
-        var enqueued = default(Enqueued);
-        lock (_gate)
+        DeliveryIntake intake = OpenIntake();
+        try
         {
-            long queuedAt = _timeProvider.GetTimestamp(); // a replayed envelope's delivery time starts again here
-            foreach (EventEnvelope envelope in envelopes) enqueued.LastSequence = EnqueueLocked(PendingEnvelope.Replayed(++_lastSequence, envelope) with { QueuedAt = queuedAt }, ref enqueued);
-            _settled.Replayed += envelopes.Count;
-            (enqueued.Wakeup, _wakeup) = (_wakeup, null);
+            lock (_gate)
+            {
+                long queuedAt = _timeProvider.GetTimestamp(); // a replayed envelope's delivery time starts again here
+                foreach (EventEnvelope envelope in envelopes) EnqueueLocked(PendingEnvelope.Replayed(++_lastSequence, envelope) with { QueuedAt = queuedAt }, ref intake);
+                _settled.Replayed += envelopes.Count;
+                intake.TakeWakeup(ref _wakeup);
+            }
         }
-
-        Announce(enqueued);
+        finally
+        {
+            intake.Dispose();
+        }
     }
 
     /// <summary>

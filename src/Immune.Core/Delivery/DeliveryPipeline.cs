@@ -105,62 +105,70 @@ internal sealed partial class DeliveryPipeline
         }
     }
 
+    /// <summary>Opens an intake: queue under the service's lock, and dispose it after to announce what was queued.</summary>
+    public DeliveryIntake OpenIntake() => new(this);
+
     /// <summary>
     /// Queues the envelopes of one publish or change: the first, then <c>immune.critical_event</c> when it makes the event
     /// CRITICAL. The caller holds the service's lock, which makes sequence order equal record order.
     /// </summary>
-    public Enqueued Enqueue(EnvelopeKind kind, ImmuneEvent source, DateTimeOffset timestamp, ImmuneSeverity previous, ActivityTraceId correlation, bool critical)
+    public void Enqueue(ref DeliveryIntake intake, EnvelopeKind kind, ImmuneEvent source, DateTimeOffset timestamp, ImmuneSeverity previous, ActivityTraceId correlation, bool critical)
     {
         Invariants.Held(_serviceGate, "the service's lock (sequence order is record order)");
-        var enqueued = default(Enqueued);
         lock (_gate)
         {
             long queuedAt = _timeProvider.GetTimestamp(); // under the lock: queue times grow with sequences, so deadlines do too
-            enqueued.LastSequence = EnqueueLocked(new PendingEnvelope(++_lastSequence, kind, source, timestamp, previous, correlation) { QueuedAt = queuedAt }, ref enqueued);
+            EnqueueLocked(new PendingEnvelope(++_lastSequence, kind, source, timestamp, previous, correlation) { QueuedAt = queuedAt }, ref intake);
             if (critical)
             {
-                enqueued.LastSequence = EnqueueLocked(new PendingEnvelope(++_lastSequence, EnvelopeKind.CriticalEvent, source, timestamp, default, correlation) { QueuedAt = queuedAt }, ref enqueued);
+                EnqueueLocked(new PendingEnvelope(++_lastSequence, EnvelopeKind.CriticalEvent, source, timestamp, default, correlation) { QueuedAt = queuedAt }, ref intake);
             }
 
-            enqueued.Wakeup = _wakeup;
-            _wakeup = null;
+            intake.TakeWakeup(ref _wakeup);
         }
-
-        return enqueued;
     }
 
-    /// <summary>Runs once the caller released its locks: wakes the loop, reports sheds, and waits in inline mode.</summary>
-    public ValueTask<T> AfterEnqueue<T>(T result, in Enqueued enqueued, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs once the caller's intake is announced: with <see cref="ImmuneOptions.SpoolSyncInterval"/> zero, waits until
+    /// its envelopes are on the disk; in inline mode, until they are settled.
+    /// </summary>
+    public ValueTask<T> AfterIntake<T>(T result, long lastSequence, CancellationToken cancellationToken)
     {
-        Announce(enqueued);
+        if (lastSequence == 0)
+        {
+            return new ValueTask<T>(result); // nothing was queued
+        }
+
         if (_spool is { SyncsEveryWrite: true })
         {
-            _spool.WaitDurable(enqueued.LastSequence); // on the disk itself before the publish returns (one fsync shared by concurrent publishers)
+            _spool.WaitDurable(lastSequence); // on the disk itself before the publish returns (one fsync shared by concurrent publishers)
         }
 
         return _options.Delivery == ImmuneDelivery.Inline
-            ? WaitInlineAsync(result, enqueued.LastSequence, cancellationToken)
+            ? WaitInlineAsync(result, lastSequence, cancellationToken)
             : new ValueTask<T>(result);
     }
 
     /// <summary>
-    /// Runs once the caller released its locks: wakes the loop, reports what was queued and shed, and with a spool writes
-    /// what was handed over, through the caller's last envelope at least.
+    /// Announces an intake (see <see cref="DeliveryIntake.Dispose"/>) once the caller released its locks: wakes the loop,
+    /// reports what was queued and shed, and with a spool writes what was handed over, through the intake's last
+    /// envelope at least.
     /// </summary>
-    public void Announce(in Enqueued enqueued)
+    internal void Announce(in DeliveryIntake intake)
     {
         Invariants.NotHeld(_serviceGate, "the service's lock (what follows may write to disk)");
         Invariants.NotHeld(_gate, "the pipeline's lock");
-        enqueued.Wakeup?.TrySetResult();
-        _reporter.Queued(enqueued.Count);
-        for (int i = 0; i < enqueued.ShedCount; i++)
+        intake.Wakeup?.TrySetResult();
+        if (intake.Count > 0)
         {
-            _reporter.Dropped(i == 0 ? enqueued.FirstShed : enqueued.SecondShed, 1, Reasons.QueueFull);
+            _reporter.Queued(intake.Count);
         }
 
-        if (_handOff is not null && enqueued.Count > 0)
+        _reporter.Dropped(intake.FirstRefused, intake.RefusedCount, Reasons.SpoolFull);
+        _reporter.Dropped(intake.FirstShed, intake.ShedCount, Reasons.QueueFull);
+        if (_handOff is not null && intake.Count > 0)
         {
-            WriteHandedOff(enqueued.LastSequence);
+            WriteHandedOff(intake.LastSequence);
         }
     }
 
@@ -197,24 +205,20 @@ internal sealed partial class DeliveryPipeline
         lock (_gate) { return SettledThroughLocked(); }
     }
 
-    private long EnqueueLocked(PendingEnvelope item, ref Enqueued enqueued)
+    private void EnqueueLocked(in PendingEnvelope item, ref DeliveryIntake intake)
     {
         Invariants.Held(_gate, "the pipeline's lock");
-        enqueued.Count++;
+        intake.Queued(item.Sequence);
         if (_handOff is not null)
         {
             _handOff.Add(item); // written and placed by a write turn, once the caller holds no lock
-            return item.Sequence;
         }
-
-        if (_queue.Enqueue(item, out PendingEnvelope shed))
+        else if (_queue.Enqueue(item, out PendingEnvelope shed))
         {
             _settled.DroppedQueueFull++;
-            if (enqueued.ShedCount++ == 0) enqueued.FirstShed = shed; else enqueued.SecondShed = shed;
+            intake.Shed(shed);
             CompleteWaitersLocked();
         }
-
-        return item.Sequence;
     }
 
     private async ValueTask<T> WaitInlineAsync<T>(T result, long lastSequence, CancellationToken cancellationToken)

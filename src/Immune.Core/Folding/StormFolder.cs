@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using Immune.Delivery;
 using Immune.Internal;
@@ -10,18 +9,16 @@ namespace Immune.Folding;
 /// Folds identical publishes into the event they repeat, within <see cref="ImmuneOptions.FoldWindow"/>, and publishes
 /// one <c>immune.event_repeated</c> report per repeated event when its window closes: when the service's timer calls
 /// <see cref="Tick"/>, before the event would leave the store, or at disposal. State only, with no lock and no timer of
-/// its own: every member but <see cref="Announce"/> runs under the service's lock, and the service sets its timer to
-/// <see cref="TryTakeTimerChange"/>'s due time. Reports are queued under the lock and announced (the loop woken, the
-/// queue metrics and shed logs written) by <see cref="Announce"/> after it.
+/// its own: every member runs under the service's lock, and the service sets its timer to
+/// <see cref="TryTakeTimerChange"/>'s due time. Reports are queued into the caller's <see cref="DeliveryIntake"/>, which
+/// announces them (the loop woken, the queue metrics and shed logs written) after the lock.
 /// </summary>
-internal sealed class StormFolder(TimeSpan window, int capacity, EventStore store, DeliveryPipeline? pipeline)
+internal sealed class StormFolder(TimeSpan window, int capacity, EventStore store)
 {
     private readonly FoldIndex _index = new(window);
     private readonly EventStore _store = store;
     private readonly int _capacity = capacity;
-    private readonly DeliveryPipeline? _pipeline = pipeline;
     private readonly List<long> _reports = [];
-    private readonly ConcurrentQueue<Enqueued> _unannounced = new();
     private DateTimeOffset? _armedFor;
     private bool _stopped;
 
@@ -33,9 +30,9 @@ internal sealed class StormFolder(TimeSpan window, int capacity, EventStore stor
     /// records the event as id <see cref="EventStore.LastId"/> + 1 at <paramref name="createdAt"/>, which is indexed
     /// already, and whose addition to the store may evict the oldest: its report, if due, goes out first.
     /// </summary>
-    public long FoldOrOpen(NewImmuneEvent newEvent, DateTimeOffset now, DateTimeOffset createdAt)
+    public long FoldOrOpen(NewImmuneEvent newEvent, DateTimeOffset now, DateTimeOffset createdAt, ref DeliveryIntake reports)
     {
-        ReportClosed(now, _store.FirstId);
+        ReportClosed(now, _store.FirstId, ref reports);
         long id = _index.FoldOrOpen(FoldKey.Of(newEvent), now, _store.LastId + 1, createdAt, out bool firstRepeat);
         if (id != 0)
         {
@@ -45,7 +42,7 @@ internal sealed class StormFolder(TimeSpan window, int capacity, EventStore stor
         {
             // Only now is it known that the publish records an event, and so that the oldest leaves the store: it
             // folds no more, and its report, if due, goes out before the new event's envelopes.
-            ReportClosed(now, _store.FirstId + 1);
+            ReportClosed(now, _store.FirstId + 1, ref reports);
         }
 
         return id;
@@ -55,15 +52,15 @@ internal sealed class StormFolder(TimeSpan window, int capacity, EventStore stor
     public void Changed(ImmuneEvent before) => _index.Close(before);
 
     /// <summary>Publishes every pending report (disposal, before the queue drains); the timer is wanted no more.</summary>
-    public void Stop(DateTimeOffset now)
+    public void Stop(DateTimeOffset now, ref DeliveryIntake reports)
     {
         _stopped = true;
         _index.TakeAll(_reports);
-        Publish(now);
+        Publish(now, ref reports);
     }
 
     /// <summary>The service's timer fired: reports what came due. Then ask <see cref="TryTakeTimerChange"/> for the next.</summary>
-    public void Tick(DateTimeOffset now)
+    public void Tick(DateTimeOffset now, ref DeliveryIntake reports)
     {
         if (_stopped)
         {
@@ -71,7 +68,7 @@ internal sealed class StormFolder(TimeSpan window, int capacity, EventStore stor
         }
 
         _armedFor = null;
-        ReportClosed(now, _store.FirstId);
+        ReportClosed(now, _store.FirstId, ref reports);
     }
 
     /// <summary>
@@ -92,31 +89,19 @@ internal sealed class StormFolder(TimeSpan window, int capacity, EventStore stor
         return true;
     }
 
-    /// <summary>Announces the reports queued so far; called without the service's lock held.</summary>
-    public void Announce()
-    {
-        while (_unannounced.TryDequeue(out Enqueued enqueued))
-        {
-            _pipeline!.Announce(enqueued);
-        }
-    }
-
-    private void ReportClosed(DateTimeOffset now, long firstRetainedId)
+    private void ReportClosed(DateTimeOffset now, long firstRetainedId, ref DeliveryIntake reports)
     {
         _index.TakeClosed(now, firstRetainedId, _reports);
-        Publish(now);
+        Publish(now, ref reports);
     }
 
-    private void Publish(DateTimeOffset now)
+    private void Publish(DateTimeOffset now, ref DeliveryIntake reports)
     {
         foreach (long eventId in _reports)
         {
-            if (_pipeline is not null)
-            {
-                ImmuneEvent repeated = _store.Get(eventId);
-                DateTimeOffset at = _store.NextStamp(eventId, now > repeated.LastSeenAt ? now : repeated.LastSeenAt);
-                _unannounced.Enqueue(_pipeline.Enqueue(EnvelopeKind.EventRepeated, repeated, at, default, ActivityTraceId.CreateRandom(), critical: false)); // a report, not an escalation
-            }
+            ImmuneEvent repeated = _store.Get(eventId);
+            DateTimeOffset at = _store.NextStamp(eventId, now > repeated.LastSeenAt ? now : repeated.LastSeenAt);
+            reports.Enqueue(EnvelopeKind.EventRepeated, repeated, at, default, ActivityTraceId.CreateRandom(), critical: false); // a report, not an escalation
         }
 
         _reports.Clear();

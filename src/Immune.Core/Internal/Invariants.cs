@@ -15,6 +15,7 @@ namespace Immune.Internal;
 /// Under neither: the spool's write turn, then the pipeline's lock or the spool's own lock, one at a time (writing to
 /// disk, <c>SpoolHandOff</c>); the spool's forcing turn (fsyncs, deletions) under no lock at all; every stream call and
 /// every report of the <c>DeliveryReporter</c> but the rare logs named as such. No lock is ever held across an await.
+/// What a caller queues under the locks it announces after them, by disposing its <c>DeliveryIntake</c>.
 /// </para>
 /// </remarks>
 internal static class Invariants

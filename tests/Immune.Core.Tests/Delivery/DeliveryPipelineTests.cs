@@ -37,13 +37,18 @@ public sealed class DeliveryPipelineTests : IDisposable
     private void Publish(DeliveryPipeline pipeline, ImmuneSeverity severity, string message = "m")
     {
         var e = new ImmuneEvent(++_nextId, _time.GetUtcNow(), severity, ImmuneEventType.ErrorSpike, message);
-        Enqueued enqueued;
-        lock (_serviceGate)
+        DeliveryIntake intake = pipeline.OpenIntake();
+        try
         {
-            enqueued = pipeline.Enqueue(EnvelopeKind.EventPublished, e, e.CreatedAt, default, ActivityTraceId.CreateRandom(), severity == ImmuneSeverity.Critical);
+            lock (_serviceGate)
+            {
+                intake.Enqueue(EnvelopeKind.EventPublished, e, e.CreatedAt, default, ActivityTraceId.CreateRandom(), severity == ImmuneSeverity.Critical);
+            }
         }
-
-        pipeline.Announce(enqueued);
+        finally
+        {
+            intake.Dispose();
+        }
     }
 
     [Fact]
@@ -53,17 +58,23 @@ public sealed class DeliveryPipelineTests : IDisposable
         DeliveryPipeline pipeline = Pipeline(stream);
         var e = new ImmuneEvent(1, DateTimeOffset.UnixEpoch, ImmuneSeverity.Info, ImmuneEventType.ErrorSpike, "m");
 
-        Should.Throw<InvalidOperationException>(() => pipeline.Enqueue(EnvelopeKind.EventPublished, e, e.CreatedAt, default, ActivityTraceId.CreateRandom(), critical: false))
-            .Message.ShouldContain("the service's lock");
+        Should.Throw<InvalidOperationException>(() =>
+        {
+            DeliveryIntake unlocked = pipeline.OpenIntake();
+            unlocked.Enqueue(EnvelopeKind.EventPublished, e, e.CreatedAt, default, ActivityTraceId.CreateRandom(), critical: false);
+        }).Message.ShouldContain("the service's lock");
 
-        Enqueued enqueued;
+        DeliveryIntake intake = pipeline.OpenIntake();
         lock (_serviceGate)
         {
-            enqueued = pipeline.Enqueue(EnvelopeKind.EventPublished, e, e.CreatedAt, default, ActivityTraceId.CreateRandom(), critical: false);
-            Should.Throw<InvalidOperationException>(() => pipeline.Announce(enqueued)).Message.ShouldContain("must not be held");
+            intake.Enqueue(EnvelopeKind.EventPublished, e, e.CreatedAt, default, ActivityTraceId.CreateRandom(), critical: false);
+            InvalidOperationException announcedUnderTheLock = Should.Throw<InvalidOperationException>(() => pipeline.Announce(new DeliveryIntake(pipeline)));
+            announcedUnderTheLock.Message.ShouldContain("must not be held");
         }
 
-        pipeline.Announce(enqueued);
+        intake.Dispose();
+        intake.Dispose(); // announced once: a second disposal queues and counts nothing more
+        intake.Count.ShouldBe(1);
         await pipeline.FlushAsync(CancellationToken.None).WaitAsync(Events.HangGuard);
         pipeline.GetStats().Delivered.ShouldBe(1);
         await pipeline.StopAsync().WaitAsync(Events.HangGuard);

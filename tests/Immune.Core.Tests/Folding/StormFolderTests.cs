@@ -1,26 +1,74 @@
+#if NET9_0_OR_GREATER
+using Gate = System.Threading.Lock;
+#else
+using Gate = System.Object;
+#endif
+using Immune.Delivery;
 using Immune.Folding;
+using Immune.Internal;
 using Immune.Storage;
+using Immune.Tests.TestDoubles;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Immune.Tests.Folding;
 
 /// <summary>
 /// <see cref="StormFolder"/> as the state it is: no lock and no timer of its own. It folds repeats into the event they
-/// repeat and tells the service when its timer must fire next (and only when that changes).
+/// repeat, queues one report per repeated event into the caller's intake when its window closes, and tells the service
+/// when its timer must fire next (and only when that changes).
 /// </summary>
-public sealed class StormFolderTests
+public sealed class StormFolderTests : IAsyncDisposable
 {
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(10);
     private static readonly DateTimeOffset Start = new(2026, 11, 29, 9, 0, 0, TimeSpan.Zero);
     private static readonly NewImmuneEvent Storm = new(ImmuneSeverity.Warning, ImmuneEventType.ErrorSpike, "5xx");
     private readonly EventStore _store = new(100, tracksRepeats: true);
     private readonly StormFolder _folder;
+    private readonly Gate _serviceGate = new();
+    private readonly InMemoryEventStream _stream = new();
+    private readonly ImmuneMetrics _metrics = new(null, () => 0, () => 0);
+    private readonly DeliveryPipeline _pipeline;
 
-    public StormFolderTests() => _folder = new StormFolder(Window, 100, _store, pipeline: null);
+    public StormFolderTests()
+    {
+        _folder = new StormFolder(Window, 100, _store);
+        var time = new FakeTimeProvider(Start);
+        _pipeline = new DeliveryPipeline(_stream, new ImmuneOptions(), "0123456789abcdef", time, new DeliveryReporter(NullLogger.Instance, _metrics, time, TimeSpan.FromMinutes(1)), serviceGate: _serviceGate);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _pipeline.StopAsync().WaitAsync(Events.HangGuard);
+        _metrics.Dispose();
+    }
+
+    private delegate void Step(ref DeliveryIntake reports);
+
+    /// <summary>Runs a step as the service does (under its lock, announced after it); returns how many reports it queued.</summary>
+    private int ReportsOf(Step step)
+    {
+        DeliveryIntake reports = _pipeline.OpenIntake();
+        try
+        {
+            lock (_serviceGate)
+            {
+                step(ref reports);
+            }
+        }
+        finally
+        {
+            reports.Dispose();
+        }
+
+        return reports.Count;
+    }
 
     /// <summary>Publishes as the service does: fold, or record as the next id.</summary>
-    private long Publish(NewImmuneEvent e, DateTimeOffset now)
+    private long Publish(NewImmuneEvent e, DateTimeOffset now, int reportsDue = 0)
     {
-        long folded = _folder.FoldOrOpen(e, now, now);
+        long folded = 0;
+        ReportsOf((ref DeliveryIntake reports) => folded = _folder.FoldOrOpen(e, now, now, ref reports)).ShouldBe(reportsDue);
         if (folded != 0)
         {
             return folded;
@@ -30,6 +78,12 @@ public sealed class StormFolderTests
         return _store.LastId;
     }
 
+    private async Task<IReadOnlyList<EventEnvelope>> ReportsDelivered()
+    {
+        await _pipeline.FlushAsync(CancellationToken.None).WaitAsync(Events.HangGuard);
+        return [.. _stream.Envelopes.Where(e => e.Type == ImmuneEventTypes.EventRepeated)];
+    }
+
     [Fact]
     public void FoldOrOpen_RepeatsWithinTheWindow_FoldIntoTheFirstEvent_OthersOpenTheirOwn()
     {
@@ -37,7 +91,7 @@ public sealed class StormFolderTests
         Publish(Storm, Start.AddSeconds(1)).ShouldBe(first);
         Publish(Storm, Start.AddSeconds(9)).ShouldBe(first);
         Publish(Storm with { Message = "other" }, Start.AddSeconds(2)).ShouldNotBe(first);
-        Publish(Storm, Start.AddSeconds(10)).ShouldNotBe(first); // exactly the window later: a new event
+        Publish(Storm, Start.AddSeconds(10), reportsDue: 1).ShouldNotBe(first); // exactly the window later: a new event, after the report of the first
 
         _store.Get(first).Occurrences.ShouldBe(3);
     }
@@ -54,7 +108,7 @@ public sealed class StormFolderTests
         Publish(Storm, Start.AddSeconds(3));
         _folder.TryTakeTimerChange(Start.AddSeconds(3), out _).ShouldBeFalse(); // set for it already
 
-        _folder.Tick(Start.AddSeconds(10)); // the one-shot timer fired: the report is taken
+        ReportsOf((ref DeliveryIntake r) => _folder.Tick(Start.AddSeconds(10), ref r)).ShouldBe(1); // the one-shot timer fired: the report goes out
         _folder.IndexedCount.ShouldBe(0);   // its window closed: it folds no more and leaves the index
         _folder.TryTakeTimerChange(Start.AddSeconds(10), out _).ShouldBeFalse(); // nothing pending: the spent timer stays idle
 
@@ -71,20 +125,37 @@ public sealed class StormFolderTests
         Publish(Storm, Start.AddSeconds(1));
         _folder.TryTakeTimerChange(Start.AddSeconds(1), out _).ShouldBeTrue();
 
-        _folder.Tick(Start.AddSeconds(4)); // early (a timer may fire early): nothing is due yet
+        ReportsOf((ref DeliveryIntake r) => _folder.Tick(Start.AddSeconds(4), ref r)).ShouldBe(0); // early (a timer may fire early): nothing is due yet
         _folder.TryTakeTimerChange(Start.AddSeconds(4), out TimeSpan due).ShouldBeTrue();
         due.ShouldBe(TimeSpan.FromSeconds(6));
     }
 
     [Fact]
-    public void Stop_ReportsEverythingPending_AndWantsNoTimerAfter()
+    public async Task Stop_ReportsEverythingPending_AndWantsNoTimerAfter()
     {
-        Publish(Storm, Start);
+        long first = Publish(Storm, Start);
+        Publish(Storm, Start.AddSeconds(1));
+        Publish(Storm with { Message = "other" }, Start.AddSeconds(1));
+        Publish(Storm with { Message = "other" }, Start.AddSeconds(2));
+        Publish(Storm with { Message = "once" }, Start.AddSeconds(2)); // never repeated: nothing to report
+
+        ReportsOf((ref DeliveryIntake r) => _folder.Stop(Start.AddSeconds(3), ref r)).ShouldBe(2);
+        _folder.IndexedCount.ShouldBe(0);
+        _folder.TryTakeTimerChange(Start.AddSeconds(3), out _).ShouldBeFalse();
+        ReportsOf((ref DeliveryIntake r) => _folder.Tick(Start.AddSeconds(20), ref r)).ShouldBe(0); // a timer callback racing the disposal does nothing
+
+        IReadOnlyList<EventEnvelope> reports = await ReportsDelivered();
+        reports.Select(e => e.Payload).Cast<ImmuneEventRepeatedPayload>().Select(p => (p.EventId, p.Occurrences)).ShouldBe([(first, 2L), (first + 1, 2L)]);
+    }
+
+    [Fact]
+    public async Task FoldOrOpen_ReportsTheWindowsThatClosedOnTheWay_BeforeTheNewEvent()
+    {
+        long first = Publish(Storm, Start);
         Publish(Storm, Start.AddSeconds(1));
 
-        _folder.Stop(Start.AddSeconds(2));
-        _folder.IndexedCount.ShouldBe(0);
-        _folder.TryTakeTimerChange(Start.AddSeconds(2), out _).ShouldBeFalse();
-        _folder.Tick(Start.AddSeconds(20)); // a timer callback racing the disposal does nothing
+        Publish(Storm with { Message = "later" }, Start.AddSeconds(11), reportsDue: 1); // the storm's window closed meanwhile
+
+        (await ReportsDelivered()).ShouldHaveSingleItem().Payload.EventId.ShouldBe(first);
     }
 }
