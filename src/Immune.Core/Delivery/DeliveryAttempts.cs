@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Immune.Delivery;
 
 /// <summary>
@@ -21,6 +23,8 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
     /// <param name="batch">The batch in hand, for the envelopes' queue times, shedding class and logs.</param>
     /// <param name="envelopes">Its envelopes, built, in order.</param>
     /// <param name="claim">Takes each final result.</param>
+    /// <remarks>Its state machine comes from a pool, as <see cref="RetryAsync"/>'s: a batch allocates nothing for them.</remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> DeliverAsync(BatchInHand batch, ReadOnlyMemory<EventEnvelope> envelopes, Claim claim)
     {
         int count = envelopes.Length;
@@ -67,6 +71,7 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
     /// envelopes whose time runs out meanwhile fail first and the rest goes on. Returns where the batch goes on, or -1
     /// when disposal took the batch.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> RetryAsync(BatchInHand batch, ReadOnlyMemory<EventEnvelope> envelopes, int from, int unit, Attempt outcome, long started, Claim claim)
     {
         int attempt = 1; // attempts made on the unit

@@ -38,7 +38,7 @@ internal ref struct DeliveryIntake(DeliveryPipeline? pipeline)
     public PendingEnvelope FirstRefused { get; private set; }
 
     /// <summary>Gets the loop's wake-up, taken when the loop was idle: set once the caller released its locks.</summary>
-    public TaskCompletionSource? Wakeup { get; private set; }
+    public LoopWakeup? Wakeup { get; private set; }
 
     /// <summary>
     /// Queues the envelopes of one recorded change: the first, then <c>immune.critical_event</c> when
@@ -82,13 +82,12 @@ internal ref struct DeliveryIntake(DeliveryPipeline? pipeline)
         }
     }
 
-    /// <summary>Takes the loop's wake-up, when it waits on one, to be set after the locks.</summary>
-    internal void TakeWakeup(ref TaskCompletionSource? wakeup)
+    /// <summary>Takes the loop's wake-up, when the loop waits on it, to be set after the locks. Under the pipeline's lock.</summary>
+    internal void TakeWakeup(LoopWakeup wakeup)
     {
-        if (wakeup is not null)
+        if (wakeup.TryTake())
         {
             Wakeup = wakeup;
-            wakeup = null;
         }
     }
 }

@@ -11,15 +11,17 @@ internal sealed partial class DeliveryPipeline
     /// <summary>Stops intake (the service stopped calling <see cref="Enqueue"/>), drains within the shutdown timeout, drops the rest.</summary>
     public async Task StopAsync()
     {
-        TaskCompletionSource? wakeup;
+        bool wake;
         lock (_gate)
         {
             _stopping = true;
-            wakeup = _wakeup;
-            _wakeup = null;
+            wake = _wakeup.TryTake();
         }
 
-        wakeup?.TrySetResult();
+        if (wake)
+        {
+            _wakeup.Set();
+        }
         if (!await DrainedWithinAsync(_options.ShutdownTimeout).ConfigureAwait(false))
         {
             // Out of time: stop the call in flight and count everything still pending as dropped. The spool keeps it

@@ -72,7 +72,7 @@ internal sealed partial class DeliveryPipeline
                 }
 
                 CompleteWaitersLocked();
-                placed.TakeWakeup(ref _wakeup);
+                placed.TakeWakeup(_wakeup);
                 return true;
             }
         }
@@ -114,7 +114,7 @@ internal sealed partial class DeliveryPipeline
                 long queuedAt = _timeProvider.GetTimestamp(); // a replayed envelope's delivery time starts again here
                 foreach (EventEnvelope envelope in envelopes) EnqueueLocked(PendingEnvelope.Replayed(++_lastSequence, envelope) with { QueuedAt = queuedAt }, ref intake);
                 _settled.Replayed += envelopes.Count;
-                intake.TakeWakeup(ref _wakeup);
+                intake.TakeWakeup(_wakeup);
             }
         }
         finally

@@ -39,7 +39,7 @@ internal sealed partial class DeliveryPipeline
     private DeliveryTally _settled;
     private bool _abandoned;
     private bool _stopping;
-    private TaskCompletionSource? _wakeup;
+    private readonly LoopWakeup _wakeup = new();
 
     public DeliveryPipeline(IEventStream stream, ImmuneOptions options, string instanceId, TimeProvider timeProvider, DeliveryReporter reporter, Func<double>? jitter = null, IEnvelopeSpool? spool = null, Gate? serviceGate = null)
     {
@@ -124,7 +124,7 @@ internal sealed partial class DeliveryPipeline
                 EnqueueLocked(new PendingEnvelope(++_lastSequence, EnvelopeKind.CriticalEvent, source, timestamp, default, correlation) { QueuedAt = queuedAt }, ref intake);
             }
 
-            intake.TakeWakeup(ref _wakeup);
+            intake.TakeWakeup(_wakeup);
         }
     }
 
@@ -158,7 +158,7 @@ internal sealed partial class DeliveryPipeline
     {
         Invariants.NotHeld(_serviceGate, "the service's lock (what follows may write to disk)");
         Invariants.NotHeld(_gate, "the pipeline's lock");
-        intake.Wakeup?.TrySetResult();
+        intake.Wakeup?.Set();
         if (intake.Count > 0)
         {
             _reporter.Queued(intake.Count);
@@ -262,7 +262,7 @@ internal sealed partial class DeliveryPipeline
         while (true)
         {
             int count = 0;
-            Task? idle = null;
+            ValueTask? idle = null;
             lock (_gate)
             {
                 if (_abandoned)
@@ -296,8 +296,7 @@ internal sealed partial class DeliveryPipeline
 
                 if (count == 0)
                 {
-                    _wakeup = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                    idle = _wakeup.Task;
+                    idle = _wakeup.Arm();
                 }
 
                 CompleteWaitersLocked();
@@ -308,9 +307,9 @@ internal sealed partial class DeliveryPipeline
                 return; // disposal gave up meanwhile and counted what waited
             }
 
-            if (idle is not null)
+            if (idle is { } wait)
             {
-                await idle.ConfigureAwait(false);
+                await wait.ConfigureAwait(false);
                 continue;
             }
 
