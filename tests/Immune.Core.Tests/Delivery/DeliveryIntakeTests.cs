@@ -1,9 +1,3 @@
-#if NET9_0_OR_GREATER
-using Gate = System.Threading.Lock;
-#else
-using Gate = System.Object;
-#endif
-using System.Diagnostics;
 using Immune.Delivery;
 using Immune.Internal;
 using Immune.Tests.TestDoubles;
@@ -19,57 +13,41 @@ namespace Immune.Tests.Delivery;
 /// </summary>
 public sealed class DeliveryIntakeTests : IDisposable
 {
-    private readonly Gate _serviceGate = new();
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 9, 0, 0, TimeSpan.Zero));
     private readonly TestMeterFactory _meters = new();
     private readonly MetricCollector<long> _queued;
     private readonly MetricCollector<long> _dropped;
-    private readonly ImmuneMetrics _metrics;
     private readonly FakeLogger _logger = new();
-    private long _nextId;
 
     public DeliveryIntakeTests()
     {
         _queued = new MetricCollector<long>(_meters, "Immune", "immune.envelopes.queued");
         _dropped = new MetricCollector<long>(_meters, "Immune", "immune.envelopes.dropped");
-        _metrics = new ImmuneMetrics(_meters, () => 0, () => 0);
     }
 
     public void Dispose()
     {
         _queued.Dispose();
         _dropped.Dispose();
-        _metrics.Dispose();
         _meters.Dispose();
     }
 
     private long QueuedMetric => _queued.GetMeasurementSnapshot().Sum(m => m.Value);
 
-    private DeliveryPipeline Pipeline(IEventStream stream, Action<ImmuneOptions>? configure = null)
-    {
-        var options = new ImmuneOptions();
-        configure?.Invoke(options);
-        var reporter = new DeliveryReporter(_logger, _metrics, _time, TimeSpan.FromMinutes(1));
-        return new DeliveryPipeline(stream, options, "0123456789abcdef", _time, reporter, static () => 0.5, serviceGate: _serviceGate);
-    }
-
-    private ImmuneEvent Event(ImmuneSeverity severity, string message)
-        => new(++_nextId, _time.GetUtcNow(), severity, ImmuneEventType.ErrorSpike, message);
-
-    private static void Enqueue(ref DeliveryIntake intake, ImmuneEvent e)
-        => intake.Enqueue(EnvelopeKind.EventPublished, e, e.CreatedAt, default, ActivityTraceId.CreateRandom(), e.Severity == ImmuneSeverity.Critical);
+    private PipelineHarness Harness(IEventStream stream, Action<ImmuneOptions>? configure = null) => new(stream, _time, configure, _logger, _meters);
 
     [Fact]
     public async Task Dispose_AnnouncesOnce_AndWhatTheIntakeCountedStaysReadable()
     {
         var stream = new InMemoryEventStream();
-        DeliveryPipeline pipeline = Pipeline(stream);
+        await using PipelineHarness harness = Harness(stream);
+        DeliveryPipeline pipeline = harness.Pipeline;
 
         DeliveryIntake intake = pipeline.OpenIntake();
-        lock (_serviceGate)
+        lock (harness.ServiceGate)
         {
-            Enqueue(ref intake, Event(ImmuneSeverity.Info, "a"));
-            Enqueue(ref intake, Event(ImmuneSeverity.Critical, "b")); // and its immune.critical_event
+            PipelineHarness.Enqueue(ref intake, harness.Event(ImmuneSeverity.Info, "a"));
+            PipelineHarness.Enqueue(ref intake, harness.Event(ImmuneSeverity.Critical, "b")); // and its immune.critical_event
         }
 
         pipeline.GetStats().Queued.ShouldBe(3); // counted in the stats under the lock
@@ -82,23 +60,23 @@ public sealed class DeliveryIntakeTests : IDisposable
         (intake.Count, intake.LastSequence).ShouldBe((3, 3L));
         await pipeline.FlushAsync(CancellationToken.None).WaitAsync(Events.HangGuard);
         stream.Envelopes.Count.ShouldBe(3);
-        await pipeline.StopAsync().WaitAsync(Events.HangGuard);
     }
 
     [Fact]
     public async Task Dispose_InAFinally_AnnouncesWhatWasQueuedBeforeTheCallerThrew()
     {
         var stream = new InMemoryEventStream();
-        DeliveryPipeline pipeline = Pipeline(stream);
+        await using PipelineHarness harness = Harness(stream);
+        DeliveryPipeline pipeline = harness.Pipeline;
 
         Should.Throw<InvalidOperationException>(() =>
         {
             DeliveryIntake intake = pipeline.OpenIntake();
             try
             {
-                lock (_serviceGate)
+                lock (harness.ServiceGate)
                 {
-                    Enqueue(ref intake, Event(ImmuneSeverity.Warning, "queued, then the caller failed"));
+                    PipelineHarness.Enqueue(ref intake, harness.Event(ImmuneSeverity.Warning, "queued, then the caller failed"));
                     throw new InvalidOperationException("the caller failed after queueing");
                 }
             }
@@ -111,7 +89,6 @@ public sealed class DeliveryIntakeTests : IDisposable
         QueuedMetric.ShouldBe(1);
         await pipeline.FlushAsync(CancellationToken.None).WaitAsync(Events.HangGuard);
         stream.Envelopes.Single().Payload.Message.ShouldBe("queued, then the caller failed");
-        await pipeline.StopAsync().WaitAsync(Events.HangGuard);
     }
 
     [Fact]
@@ -119,22 +96,17 @@ public sealed class DeliveryIntakeTests : IDisposable
     {
         var gate = new TaskCompletionSource();
         var stream = ScriptedStream.Gated(gate);
-        DeliveryPipeline pipeline = Pipeline(stream, o => o.QueueCapacity = 1);
-        DeliveryIntake first = pipeline.OpenIntake();
-        lock (_serviceGate)
-        {
-            Enqueue(ref first, Event(ImmuneSeverity.Info, "in flight"));
-        }
-
-        first.Dispose();
+        await using PipelineHarness harness = Harness(stream, o => o.QueueCapacity = 1);
+        DeliveryPipeline pipeline = harness.Pipeline;
+        harness.Publish(ImmuneSeverity.Info, "in flight");
 
         await stream.WhenCalled(1);
         DeliveryIntake intake = pipeline.OpenIntake();
-        lock (_serviceGate)
+        lock (harness.ServiceGate)
         {
-            Enqueue(ref intake, Event(ImmuneSeverity.Info, "shed first")); // sequence 2
-            Enqueue(ref intake, Event(ImmuneSeverity.Info, "shed second"));
-            Enqueue(ref intake, Event(ImmuneSeverity.Info, "kept"));
+            PipelineHarness.Enqueue(ref intake, harness.Event(ImmuneSeverity.Info, "shed first")); // sequence 2
+            PipelineHarness.Enqueue(ref intake, harness.Event(ImmuneSeverity.Info, "shed second"));
+            PipelineHarness.Enqueue(ref intake, harness.Event(ImmuneSeverity.Info, "kept"));
         }
 
         (intake.ShedCount, intake.FirstShed.Sequence).ShouldBe((2, 2L));
@@ -150,14 +122,14 @@ public sealed class DeliveryIntakeTests : IDisposable
         await pipeline.FlushAsync(CancellationToken.None).WaitAsync(Events.HangGuard);
         stream.Accepted.Select(e => e.Payload.Message).ShouldBe(["in flight", "kept"]);
         pipeline.GetStats().ShouldBeBalanced();
-        await pipeline.StopAsync().WaitAsync(Events.HangGuard);
     }
 
     [Fact]
     public void WithoutAPipeline_AnIntakeQueuesAndAnnouncesNothing()
     {
         var intake = new DeliveryIntake(null);
-        Enqueue(ref intake, Event(ImmuneSeverity.Critical, "published nowhere")); // no lock needed: nothing is queued
+        var e = new ImmuneEvent(1, _time.GetUtcNow(), ImmuneSeverity.Critical, ImmuneEventType.ErrorSpike, "published nowhere");
+        PipelineHarness.Enqueue(ref intake, e); // no lock needed: nothing is queued
         intake.Dispose();
 
         (intake.Count, intake.LastSequence, intake.ShedCount).ShouldBe((0, 0L, 0));

@@ -1,13 +1,6 @@
-#if NET9_0_OR_GREATER
-using Gate = System.Threading.Lock;
-#else
-using Gate = System.Object;
-#endif
 using System.Diagnostics;
 using Immune.Delivery;
-using Immune.Internal;
 using Immune.Tests.TestDoubles;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Immune.Tests.Delivery;
@@ -16,46 +9,18 @@ namespace Immune.Tests.Delivery;
 /// <see cref="DeliveryPipeline"/> on its own, driven as the service drives it (queue under the service's lock, announce
 /// after it): record order, shedding, flush watermarks, the oldest pending age and a shutdown that gives up.
 /// </summary>
-public sealed class DeliveryPipelineTests : IDisposable
+public sealed class DeliveryPipelineTests
 {
-    private readonly Gate _serviceGate = new();
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 9, 0, 0, TimeSpan.Zero));
-    private readonly ImmuneMetrics _metrics = new(null, () => 0, () => 0);
-    private long _nextId;
 
-    public void Dispose() => _metrics.Dispose();
-
-    private DeliveryPipeline Pipeline(IEventStream stream, Action<ImmuneOptions>? configure = null)
-    {
-        var options = new ImmuneOptions();
-        configure?.Invoke(options);
-        var reporter = new DeliveryReporter(NullLogger.Instance, _metrics, _time, TimeSpan.FromMinutes(1));
-        return new DeliveryPipeline(stream, options, "0123456789abcdef", _time, reporter, static () => 0.5, serviceGate: _serviceGate);
-    }
-
-    /// <summary>Queues one event's envelopes as the service does, and announces them after the lock.</summary>
-    private void Publish(DeliveryPipeline pipeline, ImmuneSeverity severity, string message = "m")
-    {
-        var e = new ImmuneEvent(++_nextId, _time.GetUtcNow(), severity, ImmuneEventType.ErrorSpike, message);
-        DeliveryIntake intake = pipeline.OpenIntake();
-        try
-        {
-            lock (_serviceGate)
-            {
-                intake.Enqueue(EnvelopeKind.EventPublished, e, e.CreatedAt, default, ActivityTraceId.CreateRandom(), severity == ImmuneSeverity.Critical);
-            }
-        }
-        finally
-        {
-            intake.Dispose();
-        }
-    }
+    private PipelineHarness Harness(IEventStream stream, Action<ImmuneOptions>? configure = null) => new(stream, _time, configure);
 
     [Fact]
     public async Task Enqueue_WithoutTheServicesLock_OrAnnounceUnderIt_IsCaughtByTheLockOrderChecks()
     {
         var stream = new InMemoryEventStream();
-        DeliveryPipeline pipeline = Pipeline(stream);
+        await using PipelineHarness harness = Harness(stream);
+        DeliveryPipeline pipeline = harness.Pipeline;
         var e = new ImmuneEvent(1, DateTimeOffset.UnixEpoch, ImmuneSeverity.Info, ImmuneEventType.ErrorSpike, "m");
 
         Should.Throw<InvalidOperationException>(() =>
@@ -65,7 +30,7 @@ public sealed class DeliveryPipelineTests : IDisposable
         }).Message.ShouldContain("the service's lock");
 
         DeliveryIntake intake = pipeline.OpenIntake();
-        lock (_serviceGate)
+        lock (harness.ServiceGate)
         {
             intake.Enqueue(EnvelopeKind.EventPublished, e, e.CreatedAt, default, ActivityTraceId.CreateRandom(), critical: false);
             InvalidOperationException announcedUnderTheLock = Should.Throw<InvalidOperationException>(() => pipeline.Announce(new DeliveryIntake(pipeline)));
@@ -77,18 +42,18 @@ public sealed class DeliveryPipelineTests : IDisposable
         intake.Count.ShouldBe(1);
         await pipeline.FlushAsync(CancellationToken.None).WaitAsync(Events.HangGuard);
         pipeline.GetStats().Delivered.ShouldBe(1);
-        await pipeline.StopAsync().WaitAsync(Events.HangGuard);
     }
 
     [Fact]
     public async Task Enqueue_ThenDeliver_InRecordOrder_TheCriticalEventRightAfterItsPublication()
     {
         var stream = new InMemoryEventStream();
-        DeliveryPipeline pipeline = Pipeline(stream);
+        await using PipelineHarness harness = Harness(stream);
+        DeliveryPipeline pipeline = harness.Pipeline;
 
-        Publish(pipeline, ImmuneSeverity.Info, "a");
-        Publish(pipeline, ImmuneSeverity.Critical, "b");
-        Publish(pipeline, ImmuneSeverity.Warning, "c");
+        harness.Publish(ImmuneSeverity.Info, "a");
+        harness.Publish(ImmuneSeverity.Critical, "b");
+        harness.Publish(ImmuneSeverity.Warning, "c");
         await pipeline.FlushAsync(CancellationToken.None).WaitAsync(Events.HangGuard);
 
         stream.Envelopes.Select(e => (e.Type, e.Payload.Message)).ShouldBe(
@@ -97,7 +62,6 @@ public sealed class DeliveryPipelineTests : IDisposable
         ]);
         ImmuneDeliveryStats stats = pipeline.GetStats();
         (stats.Queued, stats.Delivered, stats.Pending).ShouldBe((4L, 4L, 0L));
-        await pipeline.StopAsync().WaitAsync(Events.HangGuard);
     }
 
     [Fact]
@@ -105,13 +69,14 @@ public sealed class DeliveryPipelineTests : IDisposable
     {
         var gate = new TaskCompletionSource();
         var stream = ScriptedStream.Gated(gate);
-        DeliveryPipeline pipeline = Pipeline(stream, o => o.QueueCapacity = 2);
+        await using PipelineHarness harness = Harness(stream, o => o.QueueCapacity = 2);
+        DeliveryPipeline pipeline = harness.Pipeline;
 
-        Publish(pipeline, ImmuneSeverity.Info, "in flight");
+        harness.Publish(ImmuneSeverity.Info, "in flight");
         await stream.WhenCalled(1);
-        Publish(pipeline, ImmuneSeverity.Info, "shed");
-        Publish(pipeline, ImmuneSeverity.Critical, "kept"); // two envelopes: the INFO waiting is shed for them
-        Publish(pipeline, ImmuneSeverity.Info, "shed too");  // full of CRITICAL: the newcomer is shed
+        harness.Publish(ImmuneSeverity.Info, "shed");
+        harness.Publish(ImmuneSeverity.Critical, "kept"); // two envelopes: the INFO waiting is shed for them
+        harness.Publish(ImmuneSeverity.Info, "shed too");  // full of CRITICAL: the newcomer is shed
 
         pipeline.GetStats().DroppedQueueFull.ShouldBe(2);
         gate.SetResult();
@@ -119,7 +84,6 @@ public sealed class DeliveryPipelineTests : IDisposable
 
         stream.Accepted.Select(e => e.Payload.Message).ShouldBe(["in flight", "kept", "kept"]);
         pipeline.GetStats().ShouldBeBalanced();
-        await pipeline.StopAsync().WaitAsync(Events.HangGuard);
     }
 
     [Fact]
@@ -127,16 +91,16 @@ public sealed class DeliveryPipelineTests : IDisposable
     {
         var first = new TaskCompletionSource();
         var stream = new ScriptedStream(call => call.Number == 1 ? new ValueTask(first.Task) : ValueTask.CompletedTask);
-        DeliveryPipeline pipeline = Pipeline(stream);
+        await using PipelineHarness harness = Harness(stream);
+        DeliveryPipeline pipeline = harness.Pipeline;
 
-        Publish(pipeline, ImmuneSeverity.Info);
+        harness.Publish(ImmuneSeverity.Info);
         Task flushed = pipeline.FlushAsync(CancellationToken.None);
         await stream.WhenCalled(1);
         flushed.IsCompleted.ShouldBeFalse();
 
         first.SetResult();
         await flushed.WaitAsync(Events.HangGuard);
-        await pipeline.StopAsync().WaitAsync(Events.HangGuard);
     }
 
     [Fact]
@@ -144,28 +108,29 @@ public sealed class DeliveryPipelineTests : IDisposable
     {
         var gate = new TaskCompletionSource();
         var stream = ScriptedStream.Gated(gate);
-        DeliveryPipeline pipeline = Pipeline(stream, o => o.PublishTimeout = TimeSpan.FromHours(1));
+        await using PipelineHarness harness = Harness(stream, o => o.PublishTimeout = TimeSpan.FromHours(1));
+        DeliveryPipeline pipeline = harness.Pipeline;
 
         pipeline.OldestPendingAge.ShouldBe(TimeSpan.Zero);
-        Publish(pipeline, ImmuneSeverity.Info);
+        harness.Publish(ImmuneSeverity.Info);
         await stream.WhenCalled(1);
-        _time.Advance(TimeSpan.FromSeconds(7));
+        harness.Time.Advance(TimeSpan.FromSeconds(7));
         pipeline.OldestPendingAge.ShouldBe(TimeSpan.FromSeconds(7));
 
         gate.SetResult();
         await pipeline.FlushAsync(CancellationToken.None).WaitAsync(Events.HangGuard);
         pipeline.OldestPendingAge.ShouldBe(TimeSpan.Zero);
-        await pipeline.StopAsync().WaitAsync(Events.HangGuard);
     }
 
     [Fact]
     public async Task StopAsync_StreamHangs_NoTimeToDrain_EverythingPendingCountsAsDroppedOnce()
     {
         var stream = ScriptedStream.Hung();
-        DeliveryPipeline pipeline = Pipeline(stream, o => o.ShutdownTimeout = TimeSpan.Zero);
+        await using PipelineHarness harness = Harness(stream, o => o.ShutdownTimeout = TimeSpan.Zero);
+        DeliveryPipeline pipeline = harness.Pipeline;
         for (int i = 0; i < 5; i++)
         {
-            Publish(pipeline, ImmuneSeverity.Warning);
+            harness.Publish(ImmuneSeverity.Warning);
         }
 
         await stream.WhenCalled(1);

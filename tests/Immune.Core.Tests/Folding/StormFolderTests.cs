@@ -1,14 +1,7 @@
-#if NET9_0_OR_GREATER
-using Gate = System.Threading.Lock;
-#else
-using Gate = System.Object;
-#endif
 using Immune.Delivery;
 using Immune.Folding;
-using Immune.Internal;
 using Immune.Storage;
 using Immune.Tests.TestDoubles;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Immune.Tests.Folding;
@@ -25,44 +18,19 @@ public sealed class StormFolderTests : IAsyncDisposable
     private static readonly NewImmuneEvent Storm = new(ImmuneSeverity.Warning, ImmuneEventType.ErrorSpike, "5xx");
     private readonly EventStore _store = new(100, tracksRepeats: true);
     private readonly StormFolder _folder;
-    private readonly Gate _serviceGate = new();
     private readonly InMemoryEventStream _stream = new();
-    private readonly ImmuneMetrics _metrics = new(null, () => 0, () => 0);
-    private readonly DeliveryPipeline _pipeline;
+    private readonly PipelineHarness _harness;
 
     public StormFolderTests()
     {
         _folder = new StormFolder(Window, 100, _store);
-        var time = new FakeTimeProvider(Start);
-        _pipeline = new DeliveryPipeline(_stream, new ImmuneOptions(), "0123456789abcdef", time, new DeliveryReporter(NullLogger.Instance, _metrics, time, TimeSpan.FromMinutes(1)), serviceGate: _serviceGate);
+        _harness = new PipelineHarness(_stream, new FakeTimeProvider(Start));
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _pipeline.StopAsync().WaitAsync(Events.HangGuard);
-        _metrics.Dispose();
-    }
-
-    private delegate void Step(ref DeliveryIntake reports);
+    public ValueTask DisposeAsync() => _harness.DisposeAsync();
 
     /// <summary>Runs a step as the service does (under its lock, announced after it); returns how many reports it queued.</summary>
-    private int ReportsOf(Step step)
-    {
-        DeliveryIntake reports = _pipeline.OpenIntake();
-        try
-        {
-            lock (_serviceGate)
-            {
-                step(ref reports);
-            }
-        }
-        finally
-        {
-            reports.Dispose();
-        }
-
-        return reports.Count;
-    }
+    private int ReportsOf(PipelineHarness.Step step) => _harness.Queue(step).Count;
 
     /// <summary>Publishes as the service does: fold, or record as the next id.</summary>
     private long Publish(NewImmuneEvent e, DateTimeOffset now, int reportsDue = 0)
@@ -80,7 +48,7 @@ public sealed class StormFolderTests : IAsyncDisposable
 
     private async Task<IReadOnlyList<EventEnvelope>> ReportsDelivered()
     {
-        await _pipeline.FlushAsync(CancellationToken.None).WaitAsync(Events.HangGuard);
+        await _harness.Pipeline.FlushAsync(CancellationToken.None).WaitAsync(Events.HangGuard);
         return [.. _stream.Envelopes.Where(e => e.Type == ImmuneEventTypes.EventRepeated)];
     }
 
