@@ -118,8 +118,9 @@ public sealed class ImmuneOptions
     /// <summary>
     /// Gets or sets how often the spool forces what was written to the disk itself and records what was settled.
     /// Envelopes reach the operating system before <see cref="ImmuneService.PublishAsync"/> returns, so a killed process
-    /// loses none of them; this interval bounds what a power loss may take. <see cref="TimeSpan.Zero"/> forces every
-    /// write to the disk (slow). From zero to one hour.
+    /// loses none of them; this interval bounds what a power loss may take. With <see cref="TimeSpan.Zero"/> a publish
+    /// completes only once its envelopes are on the disk itself (slow): concurrent publishers share one fsync and wait
+    /// for it without holding a thread. From zero to one hour.
     /// </summary>
     /// <value>The default value is 1 second.</value>
     public TimeSpan SpoolSyncInterval { get; set; } = TimeSpan.FromSeconds(1);

@@ -141,13 +141,28 @@ internal sealed partial class DeliveryPipeline
 
         if (_spool is { SyncsEveryWrite: true })
         {
-            _spool.WaitDurable(lastSequence); // on the disk itself before the publish returns (one fsync shared by concurrent publishers)
+            // On the disk itself before the publish completes: one fsync shared by concurrent publishers, which wait for
+            // it without a thread. Not cut short by the token: the promise is the disk's.
+            ValueTask durable = _spool.WaitDurableAsync(lastSequence);
+            if (!durable.IsCompletedSuccessfully)
+            {
+                return WaitDurableAsync(durable, result, lastSequence, cancellationToken);
+            }
         }
 
-        return _options.Delivery == ImmuneDelivery.Inline
+        return WaitSettledIfInline(result, lastSequence, cancellationToken);
+    }
+
+    private async ValueTask<T> WaitDurableAsync<T>(ValueTask durable, T result, long lastSequence, CancellationToken cancellationToken)
+    {
+        await durable.ConfigureAwait(false);
+        return await WaitSettledIfInline(result, lastSequence, cancellationToken).ConfigureAwait(false);
+    }
+
+    private ValueTask<T> WaitSettledIfInline<T>(T result, long lastSequence, CancellationToken cancellationToken)
+        => _options.Delivery == ImmuneDelivery.Inline
             ? WaitInlineAsync(result, lastSequence, cancellationToken)
             : new ValueTask<T>(result);
-    }
 
     /// <summary>
     /// Announces an intake (see <see cref="DeliveryIntake.Dispose"/>) once the caller released its locks: wakes the loop,

@@ -164,31 +164,33 @@ internal sealed partial class DurableSpool : IDisposable
     public bool SyncsEveryWrite => _syncEveryWrite;
 
     /// <summary>
-    /// Returns once every record up to <paramref name="sequence"/> is on the disk itself. Concurrent callers share one
-    /// fsync (group commit): while one forces the files, the others queue, and most find their record covered.
-    /// Runs outside every lock of the service and the pipeline, so summaries and appends never wait for the disk.
+    /// Completes once every record up to <paramref name="sequence"/> is on the disk itself. Concurrent callers share one
+    /// fsync (group commit): while one forces the files, the others wait without a thread, and most find their record
+    /// covered when it ends. The fsync runs on the thread of the caller that takes the turn, outside every lock of the
+    /// service and the pipeline, so summaries and appends never wait for the disk.
     /// </summary>
     /// <returns>False when the disk failed; the spool is then unavailable.</returns>
-    public bool WaitDurable(long sequence)
+    public async ValueTask<bool> WaitDurableAsync(long sequence)
     {
-        if (_turn.DurableThrough >= sequence)
+        while (_turn.DurableThrough < sequence)
         {
-            return true;
+            if (!_turn.TryEnter(out Task released))
+            {
+                await released.ConfigureAwait(false);
+                continue; // covered by the fsync that just ended, or the turn is free to take
+            }
+
+            try
+            {
+                return _turn.DurableThrough >= sequence || ForceToDisk(); // a turn that ended meanwhile may have covered it
+            }
+            finally
+            {
+                _turn.Exit();
+            }
         }
 
-        if (!_turn.Enter(sequence))
-        {
-            return true; // an fsync that started after this record was written covered it
-        }
-
-        try
-        {
-            return ForceToDisk();
-        }
-        finally
-        {
-            _turn.Exit();
-        }
+        return true;
     }
 
     /// <summary>

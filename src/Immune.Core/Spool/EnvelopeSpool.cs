@@ -74,9 +74,9 @@ internal sealed class EnvelopeSpool : IEnvelopeSpool, IDisposable
         return written;
     }
 
-    public void WaitDurable(long sequence)
+    public async ValueTask WaitDurableAsync(long sequence)
     {
-        if (!_files.Unavailable && !_files.WaitDurable(sequence))
+        if (!_files.Unavailable && !await _files.WaitDurableAsync(sequence).ConfigureAwait(false))
         {
             TellUnavailable();
         }

@@ -21,8 +21,11 @@ internal interface IEnvelopeSpool
     /// </summary>
     SpoolWrite Write(in PendingEnvelope item, long settledThrough);
 
-    /// <summary>Returns once every record through <paramref name="sequence"/> is on the disk; concurrent callers share one fsync.</summary>
-    void WaitDurable(long sequence);
+    /// <summary>
+    /// Completes once every record through <paramref name="sequence"/> is on the disk (or the spool gave up); concurrent
+    /// callers share one fsync, and those waiting for it hold no thread.
+    /// </summary>
+    ValueTask WaitDurableAsync(long sequence);
 
     /// <summary>Reads back up to <paramref name="max"/> envelopes from <paramref name="fromSequence"/> on, in order; false when the spool cannot.</summary>
     bool Read(long fromSequence, int max, List<(long Sequence, EventEnvelope Envelope)> into);

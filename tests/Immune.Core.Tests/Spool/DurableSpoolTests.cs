@@ -189,15 +189,15 @@ public sealed class DurableSpoolTests : IDisposable
     }
 
     [Fact]
-    public void WaitDurable_AfterAnAppend_ForcesItToTheDiskOnceAndCoversEverythingWrittenBefore()
+    public async Task WaitDurable_AfterAnAppend_ForcesItToTheDiskOnceAndCoversEverythingWrittenBefore()
     {
         using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, syncEveryWrite: true);
         spool.Append(1, Envelope(1), critical: false, settledThrough: 0).ShouldBe(SpoolWrite.Written);
         spool.Append(2, Envelope(2), critical: false, settledThrough: 0).ShouldBe(SpoolWrite.Written);
         spool.DurableThrough.ShouldBe(0); // appends only hand the bytes to the operating system
 
-        spool.WaitDurable(1).ShouldBeTrue();
-        spool.WaitDurable(2).ShouldBeTrue(); // covered by the first: no second fsync
+        (await spool.WaitDurableAsync(1)).ShouldBeTrue();
+        (await spool.WaitDurableAsync(2)).ShouldBeTrue(); // covered by the first: no second fsync
 
         (spool.DurableThrough, spool.ForcedCount).ShouldBe((2L, 1L));
     }
@@ -223,7 +223,7 @@ public sealed class DurableSpoolTests : IDisposable
                     if (spool.Append(mine, Envelope(mine), critical: false, settledThrough: 0) != SpoolWrite.Written) failures.Enqueue($"append {mine}");
                 }
 
-                if (!spool.WaitDurable(mine) || spool.DurableThrough < mine) failures.Enqueue($"durable {mine}");
+                if (!spool.WaitDurableAsync(mine).AsTask().GetAwaiter().GetResult() || spool.DurableThrough < mine) failures.Enqueue($"durable {mine}");
             }
         }))];
 

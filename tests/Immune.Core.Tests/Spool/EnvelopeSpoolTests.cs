@@ -123,15 +123,17 @@ public sealed class EnvelopeSpoolTests : IDisposable
     }
 
     [Fact]
-    public void SyncEveryWrite_WaitDurable_ReturnsOnceTheRecordIsForced()
+    public async Task SyncEveryWrite_WaitDurable_CompletesOnceTheRecordIsForced()
     {
         using EnvelopeSpool spool = Open(Options(TimeSpan.Zero));
         Replay(spool);
         spool.SyncsEveryWrite.ShouldBeTrue();
 
         spool.Write(Built(1), 0).ShouldBe(SpoolWrite.Written);
-        spool.WaitDurable(1);
+        spool.Durability.DurableThrough.ShouldBe(0);
+        await spool.WaitDurableAsync(1);
 
+        spool.Durability.DurableThrough.ShouldBe(1);
         spool.Unavailable.ShouldBeFalse();
         _logger.Collector.GetSnapshot().ShouldBeEmpty();
     }
