@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using Immune.Delivery;
+using Immune.Spool;
+
+namespace Immune.Tests.Delivery;
+
+/// <summary>
+/// <see cref="DiskBacklog"/>: the envelopes that wait on disk only, counted with their queue times, next in line only
+/// when memory holds nothing older, read back in order a batch at a time, and given up whole (counted) when the spool
+/// cannot read them.
+/// </summary>
+public sealed class DiskBacklogTests
+{
+    private static PendingEnvelope Item(long sequence, long queuedAt = 0)
+        => new PendingEnvelope(sequence, EnvelopeKind.EventPublished, new ImmuneEvent(sequence, DateTimeOffset.UnixEpoch, ImmuneSeverity.Info, ImmuneEventType.ErrorSpike, "m"), DateTimeOffset.UnixEpoch, default, default)
+        {
+            QueuedAt = queuedAt,
+        };
+
+    private static EventEnvelope Envelope(long sequence) => new(
+        $"evt_{sequence}", ImmuneEventTypes.EventPublished, "s", null, DateTimeOffset.UnixEpoch,
+        new ImmuneEventPublishedPayload(sequence, ImmuneSeverity.Info, ImmuneEventType.ErrorSpike, "m", DateTimeOffset.UnixEpoch), new EventMeta("c"));
+
+    [Fact]
+    public void Add_CountsInOrder_AndTheBacklogIsNextOnlyWhenMemoryHoldsNothingOlder()
+    {
+        var backlog = new DiskBacklog(new StubSpool());
+        var memory = new DeliveryQueue(10);
+        backlog.OldestSequence.ShouldBe(long.MaxValue);
+        backlog.IsNext(memory).ShouldBeFalse(); // nothing waits on disk
+
+        memory.Enqueue(Item(3), out _);
+        backlog.Add(Item(4, queuedAt: 40));
+        backlog.Add(Item(5, queuedAt: 50));
+
+        (backlog.Count, backlog.From, backlog.OldestSequence).ShouldBe((2L, 4L, 4L));
+        backlog.IsNext(memory).ShouldBeFalse(); // 3, in memory, goes first
+        memory.TryDequeue(out _);
+        backlog.IsNext(memory).ShouldBeTrue();
+        backlog.TryPeekQueuedAt(out long queuedAt).ShouldBeTrue();
+        queuedAt.ShouldBe(40);
+    }
+
+    [Fact]
+    public void ReadThenTake_GivesTheOldestBack_InOrder_WithTheirQueueTimes_AndMovesOn()
+    {
+        var spool = new StubSpool();
+        var backlog = new DiskBacklog(spool);
+        for (long s = 10; s < 15; s++)
+        {
+            spool.Records.Add((s, Envelope(s)));
+            backlog.Add(Item(s, queuedAt: s * 100));
+        }
+
+        backlog.Read(backlog.From, 3).ShouldBeTrue();
+        PendingEnvelope[] taken = backlog.Take().ToArray();
+
+        taken.Select(p => (p.Sequence, p.QueuedAt, p.Built!.Id)).ShouldBe([(10L, 1000L, "evt_10"), (11L, 1100L, "evt_11"), (12L, 1200L, "evt_12")]);
+        (backlog.Count, backlog.From).ShouldBe((2L, 13L));
+        spool.Reads.ShouldBe([(10L, 3)]);
+    }
+
+    [Fact]
+    public void ASpoolThatCannotRead_OrThrows_OrGivesNothing_IsAFailedRead_AndLoseGivesUpEverythingWaiting()
+    {
+        var spool = new StubSpool { Fails = true };
+        var backlog = new DiskBacklog(spool);
+        backlog.Add(Item(7));
+        backlog.Add(Item(8));
+
+        backlog.Read(7, 10).ShouldBeFalse();
+        spool.Fails = false;
+        spool.Throws = true;
+        backlog.Read(7, 10).ShouldBeFalse(); // the loop never dies of a read
+        spool.Throws = false;
+        backlog.Read(7, 10).ShouldBeFalse(); // the files hold nothing from there: as good as unreadable
+
+        backlog.Lose(out PendingEnvelope first).ShouldBe(2);
+        first.Sequence.ShouldBe(7); // named in the drop report, though its envelope could not be read
+        (backlog.Count, backlog.OldestSequence).ShouldBe((0L, long.MaxValue));
+    }
+
+    /// <summary>A spool that reads back what it was given, or fails as told; nothing else is used here.</summary>
+    private sealed class StubSpool : IEnvelopeSpool
+    {
+        public List<(long Sequence, EventEnvelope Envelope)> Records { get; } = [];
+
+        public List<(long From, int Max)> Reads { get; } = [];
+
+        public bool Fails { get; set; }
+
+        public bool Throws { get; set; }
+
+        public bool SyncsEveryWrite => false;
+
+        public bool Unavailable => Fails;
+
+        public bool Read(long fromSequence, int max, List<(long Sequence, EventEnvelope Envelope)> into)
+        {
+            Reads.Add((fromSequence, max));
+            if (Throws)
+            {
+                throw new IOException("the disk went away");
+            }
+
+            into.AddRange(Records.Where(r => r.Sequence >= fromSequence).Take(max));
+            return !Fails;
+        }
+
+        public SpoolWrite Write(in PendingEnvelope item, long settledThrough) => throw new UnreachableException();
+
+        public ValueTask WaitDurableAsync(long sequence) => throw new UnreachableException();
+
+        public void Recover(Action<EventEnvelope> replay) => throw new UnreachableException();
+
+        public void Freeze(long settledThrough) => throw new UnreachableException();
+    }
+}
