@@ -1,6 +1,5 @@
-using System.Diagnostics;
 using Immune.Delivery;
-using Immune.Spool;
+using Immune.Tests.TestDoubles;
 
 namespace Immune.Tests.Delivery;
 
@@ -24,7 +23,7 @@ public sealed class DiskBacklogTests
     [Fact]
     public void Add_CountsInOrder_AndTheBacklogIsNextOnlyWhenMemoryHoldsNothingOlder()
     {
-        var backlog = new DiskBacklog(new StubSpool());
+        var backlog = new DiskBacklog(new StubEnvelopeSpool());
         var memory = new DeliveryQueue(10);
         backlog.OldestSequence.ShouldBe(long.MaxValue);
         backlog.IsNext(memory).ShouldBeFalse(); // nothing waits on disk
@@ -44,7 +43,7 @@ public sealed class DiskBacklogTests
     [Fact]
     public void ReadThenTake_GivesTheOldestBack_InOrder_WithTheirQueueTimes_AndMovesOn()
     {
-        var spool = new StubSpool();
+        var spool = new StubEnvelopeSpool();
         var backlog = new DiskBacklog(spool);
         for (long s = 10; s < 15; s++)
         {
@@ -63,7 +62,7 @@ public sealed class DiskBacklogTests
     [Fact]
     public void ASpoolThatCannotRead_OrThrows_OrGivesNothing_IsAFailedRead_AndLoseGivesUpEverythingWaiting()
     {
-        var spool = new StubSpool { Fails = true };
+        var spool = new StubEnvelopeSpool { Fails = true };
         var backlog = new DiskBacklog(spool);
         backlog.Add(Item(7));
         backlog.Add(Item(8));
@@ -78,41 +77,5 @@ public sealed class DiskBacklogTests
         backlog.Lose(out PendingEnvelope first).ShouldBe(2);
         first.Sequence.ShouldBe(7); // named in the drop report, though its envelope could not be read
         (backlog.Count, backlog.OldestSequence).ShouldBe((0L, long.MaxValue));
-    }
-
-    /// <summary>A spool that reads back what it was given, or fails as told; nothing else is used here.</summary>
-    private sealed class StubSpool : IEnvelopeSpool
-    {
-        public List<(long Sequence, EventEnvelope Envelope)> Records { get; } = [];
-
-        public List<(long From, int Max)> Reads { get; } = [];
-
-        public bool Fails { get; set; }
-
-        public bool Throws { get; set; }
-
-        public bool SyncsEveryWrite => false;
-
-        public bool Unavailable => Fails;
-
-        public bool Read(long fromSequence, int max, List<(long Sequence, EventEnvelope Envelope)> into)
-        {
-            Reads.Add((fromSequence, max));
-            if (Throws)
-            {
-                throw new IOException("the disk went away");
-            }
-
-            into.AddRange(Records.Where(r => r.Sequence >= fromSequence).Take(max));
-            return !Fails;
-        }
-
-        public SpoolWrite Write(in PendingEnvelope item, long settledThrough) => throw new UnreachableException();
-
-        public ValueTask WaitDurableAsync(long sequence) => throw new UnreachableException();
-
-        public void Recover(Action<EventEnvelope> replay) => throw new UnreachableException();
-
-        public void Freeze(long settledThrough) => throw new UnreachableException();
     }
 }
