@@ -2,9 +2,6 @@ using Immune.Internal;
 
 namespace Immune.Fleet;
 
-/// <summary>An event's fleet identity: the same event in every envelope about it, and no other event.</summary>
-internal readonly record struct FleetKey(string Source, string? InstanceId, long EventId);
-
 /// <summary>
 /// What a fleet view knows of one event. Every envelope about it is an observation of its severity at a time; the
 /// latest wins, and at equal times a severity change outranks a critical event, which outranks a repeat report, which
@@ -120,13 +117,4 @@ internal sealed class FleetEvent(FleetKey key, ImmuneEventType type)
         Severity = severity;
         return changed;
     }
-}
-
-/// <summary>How observations at the same instant rank: the order in which one producer publishes them.</summary>
-internal enum ObservationRank
-{
-    Published = 1,
-    Repeated = 2,
-    Critical = 3,
-    SeverityChanged = 4,
 }
