@@ -319,11 +319,6 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
     /// <returns>A snapshot of the counts.</returns>
     public ImmuneDeliveryStats GetDeliveryStats() => _pipeline?.GetStats() ?? new ImmuneDeliveryStats();
 
-    private DurableSpool? OpenSpool()
-        => _options.SpoolDirectory is { } directory
-            ? DurableSpool.Open(directory, _options.SpoolCapacityBytes, syncEveryWrite: _options.SpoolSyncInterval == TimeSpan.Zero)
-            : null;
-
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) is not null, this);
 
     /// <summary>Records a new event (the oldest leaves when full) and queues its envelopes.</summary>

@@ -22,6 +22,7 @@ internal sealed partial class DeliveryPipeline
         {
             _wakeup.Set();
         }
+
         if (!await DrainedWithinAsync(_options.ShutdownTimeout).ConfigureAwait(false))
         {
             // Out of time: stop the call in flight and count everything still pending as dropped. The spool keeps it

@@ -16,25 +16,17 @@ internal sealed class ForcingTurn
     /// <summary>Gets the last sequence forced to the disk.</summary>
     public long DurableThrough => Volatile.Read(ref _durableThrough);
 
-    /// <summary>
-    /// Waits until no turn is taken and takes it; returns false instead when, meanwhile, a turn forced the records
-    /// through <paramref name="covered"/> to the disk.
-    /// </summary>
-    public bool Enter(long covered = long.MaxValue)
+    /// <summary>Blocks until no turn is taken, and takes it (the sync timer, which must force the files itself).</summary>
+    public void Enter()
     {
         lock (_gate)
         {
             while (_forcing)
             {
                 Monitor.Wait(_gate);
-                if (DurableThrough >= covered)
-                {
-                    return false;
-                }
             }
 
             _forcing = true;
-            return true;
         }
     }
 

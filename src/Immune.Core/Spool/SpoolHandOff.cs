@@ -25,9 +25,6 @@ internal sealed class SpoolHandOff(IEnvelopeSpool spool, EnvelopeFactory envelop
     /// <summary>Gets the write turn: hold it (and no other lock) to call <see cref="Take"/>, <see cref="Write"/> and <see cref="Place"/>.</summary>
     public object Turn { get; } = new();
 
-    /// <summary>Gets the spool the turn writes to.</summary>
-    public IEnvelopeSpool Spool => spool;
-
     /// <summary>Gets how many envelopes wait to be written.</summary>
     public int Count => _waiting.Count;
 
