@@ -51,7 +51,7 @@ internal sealed partial class DeliveryPipeline
     /// <summary>Places the envelopes a turn wrote, then announces them; false when disposal gave up on them meanwhile.</summary>
     private bool PlaceWritten(SpoolHandOff handOff, int count)
     {
-        DeliveryIntake placed = OpenIntake();
+        DeliveryIntake placed = new(this);
         try
         {
             lock (_gate)
@@ -106,7 +106,7 @@ internal sealed partial class DeliveryPipeline
     /// <summary>Queues what a previous service left in the spool, before anything new; the envelopes keep their ids.</summary>
     private void Replay(List<EventEnvelope> envelopes)
     {
-        DeliveryIntake intake = OpenIntake();
+        DeliveryIntake intake = new(this);
         try
         {
             lock (_gate)

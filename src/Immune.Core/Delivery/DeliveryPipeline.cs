@@ -105,9 +105,6 @@ internal sealed partial class DeliveryPipeline
         }
     }
 
-    /// <summary>Opens an intake: queue under the service's lock, and dispose it after to announce what was queued.</summary>
-    public DeliveryIntake OpenIntake() => new(this);
-
     /// <summary>
     /// Queues the envelopes of one publish or change: the first, then <c>immune.critical_event</c> when it makes the event
     /// CRITICAL. The caller holds the service's lock, which makes sequence order equal record order.

@@ -43,7 +43,7 @@ public sealed class DeliveryIntakeTests : IDisposable
         await using PipelineHarness harness = Harness(stream);
         DeliveryPipeline pipeline = harness.Pipeline;
 
-        DeliveryIntake intake = pipeline.OpenIntake();
+        DeliveryIntake intake = new(pipeline);
         lock (harness.ServiceGate)
         {
             PipelineHarness.Enqueue(ref intake, harness.Event(ImmuneSeverity.Info, "a"));
@@ -71,7 +71,7 @@ public sealed class DeliveryIntakeTests : IDisposable
 
         Should.Throw<InvalidOperationException>(() =>
         {
-            DeliveryIntake intake = pipeline.OpenIntake();
+            DeliveryIntake intake = new(pipeline);
             try
             {
                 lock (harness.ServiceGate)
@@ -101,7 +101,7 @@ public sealed class DeliveryIntakeTests : IDisposable
         harness.Publish(ImmuneSeverity.Info, "in flight");
 
         await stream.WhenCalled(1);
-        DeliveryIntake intake = pipeline.OpenIntake();
+        DeliveryIntake intake = new(pipeline);
         lock (harness.ServiceGate)
         {
             PipelineHarness.Enqueue(ref intake, harness.Event(ImmuneSeverity.Info, "shed first")); // sequence 2

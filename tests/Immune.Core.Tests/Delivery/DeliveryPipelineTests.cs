@@ -25,11 +25,11 @@ public sealed class DeliveryPipelineTests
 
         Should.Throw<InvalidOperationException>(() =>
         {
-            DeliveryIntake unlocked = pipeline.OpenIntake();
+            DeliveryIntake unlocked = new(pipeline);
             unlocked.Enqueue(EnvelopeKind.EventPublished, e, e.CreatedAt, default, ActivityTraceId.CreateRandom(), critical: false);
         }).Message.ShouldContain("the service's lock");
 
-        DeliveryIntake intake = pipeline.OpenIntake();
+        DeliveryIntake intake = new(pipeline);
         lock (harness.ServiceGate)
         {
             intake.Enqueue(EnvelopeKind.EventPublished, e, e.CreatedAt, default, ActivityTraceId.CreateRandom(), critical: false);

@@ -53,7 +53,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
     /// <summary>Runs <paramref name="step"/> under the service's lock and announces its intake after; returns the intake, announced.</summary>
     public DeliveryIntake Queue(Step step)
     {
-        DeliveryIntake intake = Pipeline.OpenIntake();
+        DeliveryIntake intake = new(Pipeline);
         try
         {
             lock (ServiceGate)
