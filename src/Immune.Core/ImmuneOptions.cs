@@ -50,9 +50,11 @@ public sealed class ImmuneOptions
 
     /// <summary>
     /// Gets or sets how long the service keeps trying to deliver an envelope, counted on the service's
-    /// <see cref="TimeProvider"/> from when this service queued it (or replayed it from the spool). While the stream
-    /// fails, the oldest envelopes are retried and everything behind them waits in order; an envelope whose time runs
-    /// out fails with the reason of its last attempt (<c>timeout</c> when it ran out before any attempt).
+    /// <see cref="TimeProvider"/> timestamp (monotonic, not the wall clock) from when this service queued it (or
+    /// replayed it from the spool). While the stream fails, the oldest envelopes are retried and everything behind them
+    /// waits in order. An envelope fails for its deadline only once the stream was tried and failed at or after it (its
+    /// own attempt, with that attempt's reason, or that of the head it waited behind, reason <c>timeout</c>); an attempt
+    /// in flight at the deadline ends there, and one that starts after it has its full <see cref="PublishTimeout"/>.
     /// <see cref="Timeout.InfiniteTimeSpan"/> keeps trying for as long as the service runs. Greater than zero, at most
     /// about 24.8 days, or infinite.
     /// </summary>

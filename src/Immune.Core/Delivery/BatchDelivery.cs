@@ -16,6 +16,8 @@ internal sealed class BatchDelivery : IDisposable
     private readonly StreamCall _call;
     private readonly DeliveryAttempts _attempts;
     private readonly DeliveryAttempts.Claim _claim;
+    private readonly long[] _deadlines;
+    private readonly long _deliveryTimeout; // in the TimeProvider's timestamp units; long.MaxValue for none
     private EventEnvelope[] _built;
 
     /// <summary>Creates it; build it with the caller's execution context suppressed, as its watchdog timer captures it.</summary>
@@ -25,6 +27,8 @@ internal sealed class BatchDelivery : IDisposable
         _reporter = reporter;
         _envelopes = envelopes;
         _built = new EventEnvelope[options.MaxBatchSize];
+        _deadlines = new long[options.MaxBatchSize];
+        _deliveryTimeout = Stamps.Of(options.DeliveryTimeout, timeProvider);
         _claim = Claim;
         _call = new StreamCall(stream, timeProvider, options.PublishTimeout, stop);
         _attempts = new DeliveryAttempts(_call, options, timeProvider, reporter, health, jitter, stop);
@@ -38,12 +42,13 @@ internal sealed class BatchDelivery : IDisposable
         for (int i = 0; i < count; i++)
         {
             _built[i] = _envelopes.Create(_batch[i]);
+            _deadlines[i] = Stamps.Add(_batch[i].QueuedAt, _deliveryTimeout);
         }
 
         long abandoned = _call.AbandonedCalls;
         try
         {
-            return await _attempts.DeliverAsync(_batch, new ReadOnlyMemory<EventEnvelope>(_built, 0, count), _claim).ConfigureAwait(false);
+            return await _attempts.DeliverAsync(_batch, new ReadOnlyMemory<EventEnvelope>(_built, 0, count), new ReadOnlyMemory<long>(_deadlines, 0, count), _claim).ConfigureAwait(false);
         }
         finally
         {

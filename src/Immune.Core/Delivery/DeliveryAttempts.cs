@@ -3,14 +3,21 @@ using System.Runtime.CompilerServices;
 namespace Immune.Delivery;
 
 /// <summary>
-/// Delivers the batch in hand in order: every call bounded by <see cref="StreamCall"/>, every envelope by
-/// <see cref="ImmuneOptions.DeliveryTimeout"/> (from when it was queued) and <see cref="ImmuneOptions.DeliveryAttempts"/>,
-/// with <see cref="Backoff"/> between attempts on the injected <see cref="TimeProvider"/>. A batch stream's envelopes
-/// go in one call, retried whole; a plain stream's go one by one until one fails, which is then retried alone before
-/// the rest. Nothing behind a failing envelope is attempted, so order holds through an outage: the head is retried
-/// and everything else waits. The service's stop ends a backoff at once, as a shutdown. Used by the one delivery
-/// loop, one batch at a time.
+/// Delivers the batch in hand in order: every call bounded by <see cref="StreamCall"/> (its publish timeout, or the
+/// delivery deadline of the envelope it carries first), every envelope by <see cref="ImmuneOptions.DeliveryTimeout"/>
+/// (from when it was queued) and <see cref="ImmuneOptions.DeliveryAttempts"/>, with <see cref="Backoff"/> between
+/// attempts on the injected <see cref="TimeProvider"/>. A batch stream's envelopes go in one call, retried whole; a
+/// plain stream's go one by one until one fails, which is then retried alone before the rest. Nothing behind a failing
+/// envelope is attempted, so order holds through an outage: the head is retried and everything else waits. The
+/// service's stop ends a backoff at once, as a shutdown. Used by the one delivery loop, one batch at a time.
 /// </summary>
+/// <remarks>
+/// Deadlines need a try: an envelope fails for its deadline only when the stream was tried and failed at or after that
+/// deadline — its own attempt, or the attempt of the head it waited behind. A clock that jumps while nothing was
+/// attempted (a fake clock in a test, a machine resumed from suspend) takes nothing: the next attempt decides. When a
+/// retry's backoff would cross the head's deadline, the wait ends at the deadline and one more attempt, with its full
+/// publish timeout, is made; no attempt starts after a failed one that came at or after the deadline.
+/// </remarks>
 internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, TimeProvider timeProvider, DeliveryReporter reporter, StreamHealth health, Func<double> jitter, CancellationToken stop)
 {
     /// <summary>
@@ -20,18 +27,20 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
     public delegate bool Claim(int from, int count, in Settlement delivery);
 
     /// <summary>Delivers <paramref name="envelopes"/>, the batch in hand, claiming results in order; false when disposal took the batch.</summary>
-    /// <param name="batch">The batch in hand, for the envelopes' queue times, shedding class and logs.</param>
+    /// <param name="batch">The batch in hand, for the envelopes' logs.</param>
     /// <param name="envelopes">Its envelopes, built, in order.</param>
+    /// <param name="deadlines">Their delivery deadlines, as <see cref="TimeProvider"/> timestamps (<see cref="long.MaxValue"/> for none).</param>
     /// <param name="claim">Takes each final result.</param>
     /// <remarks>Its state machine comes from a pool, as <see cref="RetryAsync"/>'s: a batch allocates nothing for them.</remarks>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<bool> DeliverAsync(BatchInHand batch, ReadOnlyMemory<EventEnvelope> envelopes, Claim claim)
+    public async ValueTask<bool> DeliverAsync(BatchInHand batch, ReadOnlyMemory<EventEnvelope> envelopes, ReadOnlyMemory<long> deadlines, Claim claim)
     {
         int count = envelopes.Length;
         for (int next = 0; next < count;)
         {
-            // Envelopes whose time ran out while they waited behind a failing head fail without an attempt.
-            int expired = Expired(batch, next, count - next);
+            // Envelopes whose deadline passed by the stream's latest failed attempt waited behind a head that was tried
+            // after it: they fail without a try of their own.
+            int expired = ExpiredBy(health.LastFailedAt, deadlines.Span, next, count - next);
             if (expired > 0)
             {
                 if (!claim(next, expired, new Settlement(Outcome.FailedTimeout, 0, null, TimeSpan.Zero)))
@@ -44,8 +53,8 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
             }
 
             long started = timeProvider.GetTimestamp();
-            StreamCall.Run run = await call.InvokeAsync(envelopes[next..]).ConfigureAwait(false);
-            health.Observe(run);
+            StreamCall.Run run = await call.InvokeAsync(envelopes[next..], deadlines[next..]).ConfigureAwait(false);
+            health.Observe(run, timeProvider.GetTimestamp());
             if (run.Delivered > 0 && !claim(next, run.Delivered, new Settlement(Outcome.Delivered, 1, null, timeProvider.GetElapsedTime(started))))
             {
                 return false;
@@ -55,7 +64,7 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
             if (run.Next.Outcome != Outcome.Delivered)
             {
                 // The next envelope (or the rest of the batch) failed its first attempt: retry it alone (or whole).
-                next = await RetryAsync(batch, envelopes, next, call.Batches ? count - next : 1, run.Next, started, claim).ConfigureAwait(false);
+                next = await RetryAsync(batch, envelopes, deadlines, next, call.Batches ? count - next : 1, run.Next, started, claim).ConfigureAwait(false);
                 if (next < 0)
                 {
                     return false;
@@ -67,12 +76,12 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
     }
 
     /// <summary>
-    /// Retries the unit at <paramref name="from"/> until it is delivered or runs out of attempts or time; its oldest
-    /// envelopes whose time runs out meanwhile fail first and the rest goes on. Returns where the batch goes on, or -1
-    /// when disposal took the batch.
+    /// Retries the unit at <paramref name="from"/> until it is delivered or runs out of attempts or time; those of its
+    /// envelopes whose deadline passed by a failed attempt fail with that attempt's reason, and the rest goes on.
+    /// Returns where the batch goes on, or -1 when disposal took the batch.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<int> RetryAsync(BatchInHand batch, ReadOnlyMemory<EventEnvelope> envelopes, int from, int unit, Attempt outcome, long started, Claim claim)
+    private async ValueTask<int> RetryAsync(BatchInHand batch, ReadOnlyMemory<EventEnvelope> envelopes, ReadOnlyMemory<long> deadlines, int from, int unit, Attempt outcome, long started, Claim claim)
     {
         int attempt = 1; // attempts made on the unit
         while (true)
@@ -86,10 +95,10 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
                     return claim(from, unit, Final(outcome, attempt, started)) ? from + unit : -1;
             }
 
-            int expired = Expired(batch, from, unit);
+            // The attempt just failed: those whose deadline it reached were tried at or after it, and fail with its reason.
+            int expired = ExpiredBy(health.LastFailedAt, deadlines.Span, from, unit);
             if (expired > 0)
             {
-                // The oldest ran out of time: they fail with their last attempt's reason; the rest is tried at once.
                 if (!claim(from, expired, Final(outcome, attempt, started)))
                 {
                     return -1;
@@ -103,7 +112,8 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
             }
             else
             {
-                TimeSpan delay = RetryPolicy.Wait(TimeLeft(batch[from]), Backoff.Delay(attempt, options.RetryDelay, options.MaxRetryDelay, jitter()), out bool toDeadline);
+                // Wait for the backoff, or only until the head's deadline: the attempt made then decides its fate.
+                TimeSpan delay = RetryPolicy.Wait(Stamps.Until(deadlines.Span[from], timeProvider), Backoff.Delay(attempt, options.RetryDelay, options.MaxRetryDelay, jitter()));
                 reporter.AttemptFailed(batch[from], unit, attempt, options.DeliveryAttempts, outcome.Outcome, delay, outcome.Exception);
                 try
                 {
@@ -114,15 +124,10 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
                     outcome = new Attempt(Outcome.DroppedShutdown, null);
                     continue;
                 }
-
-                if (toDeadline)
-                {
-                    continue; // woke at the head's deadline: it fails above with the attempts it had, untried again
-                }
             }
 
-            StreamCall.Run retry = await call.InvokeAsync(envelopes.Slice(from, unit)).ConfigureAwait(false);
-            health.Observe(retry);
+            StreamCall.Run retry = await call.InvokeAsync(envelopes.Slice(from, unit), deadlines.Slice(from, unit)).ConfigureAwait(false);
+            health.Observe(retry, timeProvider.GetTimestamp());
             outcome = retry.Next;
             attempt++;
         }
@@ -131,18 +136,15 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
     private Settlement Final(in Attempt outcome, int attempts, long started)
         => new(outcome.Outcome, attempts, outcome.Exception, timeProvider.GetElapsedTime(started));
 
-    /// <summary>Counts the envelopes from <paramref name="from"/> whose delivery time ran out: queue times only grow, so they lead.</summary>
-    private int Expired(BatchInHand batch, int from, int count)
+    /// <summary>Counts the envelopes from <paramref name="from"/> whose deadline is at or before <paramref name="failedAt"/>: deadlines only grow, so they lead.</summary>
+    private static int ExpiredBy(long failedAt, ReadOnlySpan<long> deadlines, int from, int count)
     {
         int expired = 0;
-        while (expired < count && TimeLeft(batch[from + expired]) <= TimeSpan.Zero)
+        while (expired < count && deadlines[from + expired] <= failedAt)
         {
             expired++;
         }
 
         return expired;
     }
-
-    private TimeSpan TimeLeft(in PendingEnvelope envelope)
-        => options.DeliveryTimeout == Timeout.InfiniteTimeSpan ? TimeSpan.MaxValue : options.DeliveryTimeout - timeProvider.GetElapsedTime(envelope.QueuedAt);
 }

@@ -30,11 +30,8 @@ internal static class RetryPolicy
 
     /// <summary>
     /// How long to wait before the next attempt: the <paramref name="backoff"/>, unless the head's delivery time runs out
-    /// first; then until its deadline, after which it fails without another attempt (<paramref name="toDeadline"/>).
+    /// first; then until its deadline, where one more attempt decides (it fails for its deadline only once tried after it).
     /// </summary>
-    public static TimeSpan Wait(TimeSpan timeLeft, TimeSpan backoff, out bool toDeadline)
-    {
-        toDeadline = timeLeft <= backoff;
-        return toDeadline ? timeLeft : backoff;
-    }
+    public static TimeSpan Wait(TimeSpan timeLeft, TimeSpan backoff)
+        => timeLeft < TimeSpan.Zero ? TimeSpan.Zero : timeLeft < backoff ? timeLeft : backoff;
 }

@@ -14,9 +14,11 @@ namespace Immune.Delivery;
 /// stack, so a stream that blocks synchronously holds that work item's thread, not delivery.
 /// </para>
 /// <para>
-/// A watchdog timer on the injected <see cref="TimeProvider"/> checks the call in progress (each call stamps its start);
-/// at a call's deadline it ends the run as timed out and cancels the call's token. It is armed when a run starts and
-/// finds it idle, and re-arms itself while runs go on, so a busy loop does not re-arm a timer per run.
+/// A watchdog timer on the injected <see cref="TimeProvider"/> checks the call in progress (each call stamps its limit):
+/// a call ends at its publish timeout or at the delivery deadline of the envelope it carries first, whichever comes
+/// first (a call that starts at or after that deadline has its full publish timeout). At a call's limit the watchdog
+/// ends the run as timed out and cancels the call's token. It is armed when a run starts and finds it idle (or armed
+/// for later), and re-arms itself while runs go on, so a busy loop does not re-arm a timer per run.
 /// Exactly one completion wins per run (the work item's, the watchdog's or the shutdown's), and the envelopes that
 /// succeeded before it are counted by one handshake on the run's progress: a success the watchdog has already cut off is
 /// not counted (it is retried: at-least-once). A late work item finds its run over and calls the stream no more.
@@ -30,16 +32,19 @@ internal sealed class StreamCall : IValueTaskSource<StreamCall.Run>, IDisposable
     private readonly IBatchEventStream? _batchStream;
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _timeout;
+    private readonly long _timeoutStamps; // the publish timeout in the TimeProvider's timestamp units
     private readonly CancellationToken _stop;
     private readonly ITimer _watchdog;
+    private readonly Gate _arming = new(); // one arming of the watchdog at a time: InvokeAsync and the watchdog itself
     private readonly CancellationTokenRegistration _onStop;
     private ManualResetValueTaskSourceCore<Run> _core; // continuations run inline: the loop continues on the completing thread
     private CancellationTokenSource _token = new();
     private long _inFlight; // the id of the run in progress, 0 when none; whoever swaps it to 0 completes the run
     private long _lastId;
     private long _abandonedCalls; // calls ended by the watchdog or the stop while the stream may still hold their memory
-    private long _startedAt; // when the call in progress started
-    private int _armed;      // 1 while the watchdog is due to fire; it stays armed across runs and goes idle when it finds none
+    private long _limitAt;   // when the call in progress must end (a timestamp)
+    private bool _limitIsDeadline; // whether that limit is the envelope's delivery deadline rather than the publish timeout
+    private long _armedFor;  // when the watchdog is due to fire (a timestamp); 0 while idle. Guarded by _arming
     private Work? _current;  // the run in progress, or the last one
 
     public StreamCall(IEventStream stream, TimeProvider timeProvider, TimeSpan timeout, CancellationToken stop)
@@ -48,6 +53,7 @@ internal sealed class StreamCall : IValueTaskSource<StreamCall.Run>, IDisposable
         _batchStream = stream as IBatchEventStream;
         _timeProvider = timeProvider;
         _timeout = timeout;
+        _timeoutStamps = Stamps.Of(timeout, timeProvider);
         _stop = stop;
         using (ExecutionContext.SuppressFlow())
         {
@@ -67,7 +73,11 @@ internal sealed class StreamCall : IValueTaskSource<StreamCall.Run>, IDisposable
     /// Publishes <paramref name="envelopes"/>: in one call to a batch stream, else one by one until the first that does
     /// not succeed. Completes with how many were delivered and, when not all, how the next one's attempt ended.
     /// </summary>
-    public ValueTask<Run> InvokeAsync(ReadOnlyMemory<EventEnvelope> envelopes)
+    /// <param name="envelopes">The envelopes, in order.</param>
+    /// <param name="deadlines">Their delivery deadlines (timestamps, <see cref="long.MaxValue"/> for none), in the same
+    /// order; empty when none has one. A call ends at the deadline of the envelope it carries first, if that comes
+    /// before its publish timeout.</param>
+    public ValueTask<Run> InvokeAsync(ReadOnlyMemory<EventEnvelope> envelopes, ReadOnlyMemory<long> deadlines = default)
     {
         if (_stop.IsCancellationRequested)
         {
@@ -76,20 +86,44 @@ internal sealed class StreamCall : IValueTaskSource<StreamCall.Run>, IDisposable
 
         _core.Reset();
         long id = ++_lastId;
-        Volatile.Write(ref _startedAt, _timeProvider.GetTimestamp());
-        var work = new Work(this, id, envelopes, _token.Token);
+        var work = new Work(this, id, envelopes, deadlines, _token.Token);
         _current = work;
+        long limit = StartCall(deadlines.IsEmpty ? long.MaxValue : deadlines.Span[0]);
         Volatile.Write(ref _inFlight, id);
-
-        // Re-arming a system timer costs a signal to the timer thread: arm it only when idle. An armed watchdog was armed
-        // by an earlier run, so it fires before this run's deadline and re-arms for what remains.
-        if (Interlocked.Exchange(ref _armed, 1) == 0)
-        {
-            _watchdog.Change(_timeout, Timeout.InfiniteTimeSpan);
-        }
+        Arm(limit);
 
         ThreadPool.UnsafeQueueUserWorkItem(work, preferLocal: true);
         return new ValueTask<Run>(this, _core.Version);
+    }
+
+    /// <summary>Stamps the limit of a call starting now for an envelope due by <paramref name="deadline"/>; returns it.</summary>
+    private long StartCall(long deadline)
+    {
+        long now = _timeProvider.GetTimestamp();
+        long byTimeout = Stamps.Add(now, _timeoutStamps);
+        bool toDeadline = now < deadline && deadline < byTimeout; // a call that starts at or after its deadline has its full timeout
+        long limit = toDeadline ? deadline : byTimeout;
+        Volatile.Write(ref _limitIsDeadline, toDeadline);
+        Volatile.Write(ref _limitAt, limit);
+        return limit;
+    }
+
+    /// <summary>
+    /// Arms the watchdog for <paramref name="limit"/> unless it is due to fire before it already. Re-arming a system timer
+    /// costs a signal to the timer thread: a busy loop whose limits only grow re-arms it only when it fires.
+    /// </summary>
+    private void Arm(long limit)
+    {
+        lock (_arming)
+        {
+            if (_armedFor != 0 && _armedFor <= limit)
+            {
+                return; // it fires first, and re-arms for what remains
+            }
+
+            _armedFor = limit;
+            _watchdog.Change(Stamps.Until(limit, _timeProvider), Timeout.InfiniteTimeSpan);
+        }
     }
 
     /// <summary>Classifies what a call threw. A stream's own cancellation is a failed attempt; only the service's stop is a shutdown.</summary>
@@ -128,22 +162,28 @@ internal sealed class StreamCall : IValueTaskSource<StreamCall.Run>, IDisposable
 
     private void OnWatchdog()
     {
-        Interlocked.Exchange(ref _armed, 0); // idle unless a run is in flight (a run starting now arms it again)
-        long id = Volatile.Read(ref _inFlight);
-        if (id == 0)
+        long id;
+        lock (_arming)
         {
-            return;
+            _armedFor = 0; // idle unless a run is in flight (a run starting now arms it again)
+            id = Volatile.Read(ref _inFlight);
+            if (id == 0)
+            {
+                return;
+            }
+
+            long limit = Volatile.Read(ref _limitAt);
+            if (_timeProvider.GetTimestamp() < limit)
+            {
+                _armedFor = limit; // a later call than the one it was armed for
+                _watchdog.Change(Stamps.Until(limit, _timeProvider), Timeout.InfiniteTimeSpan);
+                return;
+            }
         }
 
-        TimeSpan elapsed = _timeProvider.GetElapsedTime(Volatile.Read(ref _startedAt));
-        if (elapsed >= _timeout)
-        {
-            Complete(id, new Attempt(Outcome.FailedTimeout, new TimeoutException($"The stream did not complete the call within {_timeout}.")));
-        }
-        else if (Interlocked.Exchange(ref _armed, 1) == 0)
-        {
-            _watchdog.Change(_timeout - elapsed, Timeout.InfiniteTimeSpan); // a later call than the one it was armed for
-        }
+        Complete(id, new Attempt(Outcome.FailedTimeout, new TimeoutException(Volatile.Read(ref _limitIsDeadline)
+            ? "The stream did not complete the call before the envelope's delivery deadline."
+            : $"The stream did not complete the call within {_timeout}.")));
     }
 
     private void OnStop()
@@ -172,7 +212,7 @@ internal sealed class StreamCall : IValueTaskSource<StreamCall.Run>, IDisposable
     internal readonly record struct Run(int Delivered, Attempt Next);
 
     /// <summary>One run, with everything it needs captured, so that a late work item can never call the stream for another run.</summary>
-    private sealed class Work(StreamCall owner, long id, ReadOnlyMemory<EventEnvelope> envelopes, CancellationToken token) : IThreadPoolWorkItem
+    private sealed class Work(StreamCall owner, long id, ReadOnlyMemory<EventEnvelope> envelopes, ReadOnlyMemory<long> deadlines, CancellationToken token) : IThreadPoolWorkItem
     {
         /// <summary>Envelopes delivered so far; <see cref="Over"/> once the run is completed. Moved only by compare-and-swap.</summary>
         public int Progress;
@@ -192,7 +232,11 @@ internal sealed class StreamCall : IValueTaskSource<StreamCall.Run>, IDisposable
                     return; // the run ended between the check and here
                 }
 
-                Volatile.Write(ref owner._startedAt, owner._timeProvider.GetTimestamp());
+                if (next > 0)
+                {
+                    owner.StartCall(deadlines.IsEmpty ? long.MaxValue : deadlines.Span[next]); // the first was stamped by the run
+                }
+
                 ValueTask publishing;
                 try
                 {

@@ -40,7 +40,7 @@ internal sealed class FoldIndex(TimeSpan window)
             return open.EventId;
         }
 
-        long closesAt = (createdAt + window).UtcTicks;
+        long closesAt = createdAt.UtcTicks > DateTimeOffset.MaxValue.UtcTicks - window.Ticks ? DateTimeOffset.MaxValue.UtcTicks : (createdAt + window).UtcTicks; // a clock at the end of time: it never closes but by disposal or eviction
         open = new Open { EventId = nextId, ClosesAt = closesAt };
         _recorded.Enqueue((key, nextId, closesAt));
         return 0;

@@ -85,9 +85,15 @@ internal sealed class StormFolder(TimeSpan window, int capacity, EventStore stor
         }
 
         _armedFor = next;
-        due = next is { } at ? (at > now ? at - now : TimeSpan.Zero) : Timeout.InfiniteTimeSpan;
+        // A clock stepped back by years puts the report far off: the timer fires at its longest and is set again then.
+        due = next is { } at ? (at > now ? Min(at - now, MaxTimerDue) : TimeSpan.Zero) : Timeout.InfiniteTimeSpan;
         return true;
     }
+
+    /// <summary>The longest due time a timer takes (about 49.7 days).</summary>
+    private static readonly TimeSpan MaxTimerDue = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     private void ReportClosed(DateTimeOffset now, long firstRetainedId, ref DeliveryIntake reports)
     {

@@ -12,6 +12,7 @@ internal sealed class EventStore
 {
     private const int SeverityCount = 3;
     private const int TypeCount = 3;
+    private static readonly long MaxUnixMilliseconds = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
 
     private readonly ImmuneEvent?[] _ring;
     private readonly Fenwick<int>[] _bySeverity = new Fenwick<int>[SeverityCount];
@@ -79,9 +80,16 @@ internal sealed class EventStore
         int slot = SlotOf(id);
         long last = _stamps[slot];
         long milliseconds = now.ToUnixTimeMilliseconds();
-        DateTimeOffset stamp = milliseconds > last ? now : DateTimeOffset.FromUnixTimeMilliseconds(last + 1);
-        _stamps[slot] = Math.Max(milliseconds, last + 1);
-        return stamp;
+        if (milliseconds > last)
+        {
+            _stamps[slot] = milliseconds;
+            return now;
+        }
+
+        // The millisecond after the latest, unless the latest is the last one a DateTimeOffset holds: then it, again.
+        long next = Math.Min(last + 1, MaxUnixMilliseconds);
+        _stamps[slot] = next;
+        return DateTimeOffset.FromUnixTimeMilliseconds(next);
     }
 
     public bool TryGet(long id, out ImmuneEvent found)

@@ -9,8 +9,8 @@ namespace Immune.Tests.Delivery;
 /// <see cref="DeliveryAttempts"/> on its own, in the style of Polly's retry strategy tests: scripted streams, a fake
 /// clock advanced when a backoff starts, and the claims it makes recorded in order. A plain stream's failed envelope is
 /// retried alone before the rest; a batch stream's batch whole; a timed-out call is an attempt like any other; the
-/// service's stop during a backoff gives up the rest at once; an envelope whose delivery time runs out fails without
-/// another attempt, and the rest goes on.
+/// service's stop during a backoff gives up the rest at once; an envelope fails for its deadline only once the stream was
+/// tried and failed at or after it, and the rest goes on.
 /// </summary>
 public sealed class DeliveryAttemptsTests : IDisposable
 {
@@ -50,7 +50,9 @@ public sealed class DeliveryAttemptsTests : IDisposable
             $"evt_{item.Sequence}", item.Type, "s", null, item.Timestamp,
             new ImmuneEventPublishedPayload(item.Event.Id, item.Event.Severity, item.Event.Type, item.Event.Message, item.Timestamp), new EventMeta("c")))];
 
-        return attempts.DeliverAsync(batch, envelopes, (int from, int claimed, in Settlement delivery) =>
+        long[] deadlines = [.. items.Select(item => Stamps.Add(item.QueuedAt, Stamps.Of(options.DeliveryTimeout, _time)))];
+
+        return attempts.DeliverAsync(batch, envelopes, deadlines, (int from, int claimed, in Settlement delivery) =>
         {
             lock (_claims)
             {
@@ -64,7 +66,7 @@ public sealed class DeliveryAttemptsTests : IDisposable
     /// <summary>Waits until a backoff starts (a timer other than the call's watchdog), checks its length and lets it pass.</summary>
     private async Task PassBackoff(TimeSpan expected)
     {
-        (await _time.NextTimerOtherThan(Watchdog)).ShouldBe(expected);
+        (await _time.NextBackoff()).ShouldBe(expected);
         _time.Advance(expected);
     }
 
@@ -118,7 +120,7 @@ public sealed class DeliveryAttemptsTests : IDisposable
         await stream.WhenCalled(1);
         (await _time.NextTimer()).ShouldBe(publishTimeout); // the call's watchdog
         _time.Advance(publishTimeout);
-        (await _time.NextTimerOtherThan(publishTimeout)).ShouldBe(TimeSpan.FromSeconds(1));
+        (await _time.NextBackoff()).ShouldBe(TimeSpan.FromSeconds(1));
         _time.Advance(TimeSpan.FromSeconds(1));
 
         (await delivering.WaitAsync(Events.HangGuard)).ShouldBeTrue();
@@ -132,7 +134,7 @@ public sealed class DeliveryAttemptsTests : IDisposable
         var stream = new ScriptedStream(call => call.Number == 1 ? ValueTask.FromException(new IOException("reset")) : ValueTask.CompletedTask);
 
         Task<bool> delivering = Deliver(stream, Options(), 3);
-        await _time.NextTimerOtherThan(Watchdog); // in the backoff
+        await _time.NextBackoff(); // in the backoff
         await _stop.CancelAsync();
 
         (await delivering.WaitAsync(Events.HangGuard)).ShouldBeTrue();
@@ -141,7 +143,7 @@ public sealed class DeliveryAttemptsTests : IDisposable
     }
 
     [Fact]
-    public async Task TheHeadsDeliveryTimeRunsOutDuringItsBackoff_ItFailsAtItsDeadlineWithoutAnotherAttempt_TheRestGoesOn()
+    public async Task TheHeadsDeliveryTimeRunsOutDuringItsBackoff_TheWaitEndsAtItsDeadline_OneMoreAttemptDecides_TheRestGoesOn()
     {
         var stream = new ScriptedStream(call => call.Envelope.Id == "evt_1" ? ValueTask.FromException(new IOException("reset")) : ValueTask.CompletedTask);
         long first = _time.GetTimestamp();
@@ -152,7 +154,74 @@ public sealed class DeliveryAttemptsTests : IDisposable
         await PassBackoff(TimeSpan.FromSeconds(1)); // not the 10 s backoff: only until the head's deadline
 
         (await delivering.WaitAsync(Events.HangGuard)).ShouldBeTrue();
-        _claims.ShouldBe([(0, 1, Outcome.FailedStreamError, 1), (1, 1, Outcome.Delivered, 1)]);
-        stream.CallCount.ShouldBe(2);
+        _claims.ShouldBe([(0, 1, Outcome.FailedStreamError, 2), (1, 1, Outcome.Delivered, 1)]); // tried at its deadline, and failed then
+        stream.CallCount.ShouldBe(3);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task TheClockJumpsPastTheDeadlineWhileNothingWasTried_TheEnvelopesAreTriedAndDelivered(bool batches)
+    {
+        IEventStream stream = batches ? new ScriptedBatchStream() : new ScriptedStream();
+        long queued = _time.GetTimestamp();
+        _time.Advance(TimeSpan.FromMinutes(10)); // a machine resumed from suspend, or a test's fake clock
+
+        bool delivered = await Deliver(stream, Options(o => o.DeliveryTimeout = TimeSpan.FromMinutes(2)), 3, _ => queued).WaitAsync(Events.HangGuard);
+
+        delivered.ShouldBeTrue();
+        _claims.ShouldBe(batches ? [(0, 3, Outcome.Delivered, 1)] : [(0, 3, Outcome.Delivered, 1)]);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AnAttemptInFlightWhenItsDeadlinePasses_EndsThere_AsTheEnvelopesTry(bool batches)
+    {
+        var hung = new TaskCompletionSource();
+        IEventStream stream = batches
+            ? new ScriptedBatchStream((_, _, _) => new ValueTask(hung.Task))
+            : new ScriptedStream(_ => new ValueTask(hung.Task));
+
+        Task<bool> delivering = Deliver(stream, Options(o => { o.DeliveryTimeout = TimeSpan.FromSeconds(3); o.PublishTimeout = TimeSpan.FromSeconds(5); }), 2);
+        (await _time.NextWatchdog()).ShouldBe(TimeSpan.FromSeconds(3)); // the deadline, before the publish timeout
+        await (batches ? ((ScriptedBatchStream)stream).WhenCalled(1) : (Task)((ScriptedStream)stream).WhenCalled(1));
+        _time.Advance(TimeSpan.FromSeconds(3));
+
+        (await delivering.WaitAsync(Events.HangGuard)).ShouldBeTrue();
+        _claims.ShouldBe(batches
+            ? [(0, 2, Outcome.FailedTimeout, 1)] // the whole batch was in the call that timed out
+            : [(0, 1, Outcome.FailedTimeout, 1), (1, 1, Outcome.FailedTimeout, 0)]); // the second waited behind it, and its deadline passed too
+    }
+
+    [Fact]
+    public async Task AnAttemptThatStartsAfterTheDeadline_HasItsFullPublishTimeout()
+    {
+        var hung = new TaskCompletionSource();
+        var stream = new ScriptedStream(_ => new ValueTask(hung.Task));
+        long queued = _time.GetTimestamp();
+        _time.Advance(TimeSpan.FromMinutes(10));
+
+        Task<bool> delivering = Deliver(stream, Options(o => { o.DeliveryTimeout = TimeSpan.FromSeconds(3); o.PublishTimeout = TimeSpan.FromSeconds(5); }), 1, _ => queued);
+        (await _time.NextWatchdog()).ShouldBe(TimeSpan.FromSeconds(5));
+        await stream.WhenCalled(1);
+        _time.Advance(TimeSpan.FromSeconds(5));
+
+        (await delivering.WaitAsync(Events.HangGuard)).ShouldBeTrue();
+        _claims.ShouldBe([(0, 1, Outcome.FailedTimeout, 1)]); // tried after its deadline, and failed: no further attempt
+        stream.CallCount.ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task TheHeadFailsAfterTheDeadlinesOfThoseBehindIt_TheyFailUntriedAsTimeout()
+    {
+        var stream = new ScriptedStream(call => call.Envelope.Id == "evt_1" ? ValueTask.FromException(new IOException("reset")) : ValueTask.CompletedTask);
+
+        Task<bool> delivering = Deliver(stream, Options(o => { o.DeliveryTimeout = TimeSpan.FromSeconds(3); o.RetryDelay = TimeSpan.FromSeconds(10); }), 3);
+        await PassBackoff(TimeSpan.FromSeconds(3)); // until the deadline all three share
+
+        (await delivering.WaitAsync(Events.HangGuard)).ShouldBeTrue();
+        _claims.ShouldBe([(0, 1, Outcome.FailedStreamError, 2), (1, 2, Outcome.FailedTimeout, 0)]);
+        stream.CallCount.ShouldBe(2); // only the head was ever tried
     }
 }

@@ -149,14 +149,14 @@ public sealed class ImmuneServiceDeliveryTests
 
         await service.PublishAsync(Events.Info("flaky"));
         await service.PublishAsync(Events.Info("next"));
-        TimeSpan first = await _time.NextTimerOtherThan(TimeSpan.FromHours(1)); // not the watchdog of each call
+        TimeSpan first = await _time.NextBackoff(); // not the watchdog of each call
         first.ShouldBeInRange(TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(12)); // 10 s ± 20%
         stream.CallCount.ShouldBe(1);
         _time.Advance(first - TimeSpan.FromTicks(1));
         stream.CallCount.ShouldBe(1); // "next" waits behind the retrying envelope
         _time.Advance(TimeSpan.FromTicks(1));
         await stream.WhenCalled(2);
-        TimeSpan second = await _time.NextTimerOtherThan(TimeSpan.FromHours(1));
+        TimeSpan second = await _time.NextBackoff();
         second.ShouldBeInRange(TimeSpan.FromSeconds(16), TimeSpan.FromSeconds(24)); // doubled
         _time.Advance(second);
         await service.Flushed();

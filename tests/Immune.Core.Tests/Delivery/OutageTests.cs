@@ -39,7 +39,7 @@ public sealed class OutageTests
         var delays = new List<TimeSpan>();
         while (delays.Count < maxTimers)
         {
-            Task<TimeSpan> timer = _time.NextTimerOtherThan(Watchdog);
+            Task<TimeSpan> timer = _time.NextBackoff();
             if (await Task.WhenAny(flushed, timer) == flushed)
             {
                 return delays;
@@ -58,7 +58,7 @@ public sealed class OutageTests
         var delays = new List<TimeSpan>();
         for (int i = 0; i < count; i++)
         {
-            TimeSpan due = await _time.NextTimerOtherThan(Watchdog);
+            TimeSpan due = await _time.NextBackoff();
             delays.Add(due);
             _time.Advance(due);
         }
@@ -69,7 +69,7 @@ public sealed class OutageTests
     /// <summary>Brings the stream back just before the next retry: that attempt, and not one before it, succeeds.</summary>
     private async Task RecoverAsync()
     {
-        TimeSpan due = await _time.NextTimerOtherThan(Watchdog);
+        TimeSpan due = await _time.NextBackoff();
         _down = false;
         _time.Advance(due);
     }

@@ -32,11 +32,11 @@ public sealed class StreamHealthTests : IDisposable
         var reset = new IOException("connection reset");
         _health.FailingSince.ShouldBeNull();
 
-        _health.Observe(Run(0, Outcome.FailedStreamError, reset));
+        _health.Observe(Run(0, Outcome.FailedStreamError, reset), _time.GetTimestamp());
         _time.Advance(TimeSpan.FromSeconds(3));
-        _health.Observe(Run(0, Outcome.FailedTimeout));
+        _health.Observe(Run(0, Outcome.FailedTimeout), _time.GetTimestamp());
         _time.Advance(TimeSpan.FromSeconds(2));
-        _health.Observe(Run(0, Outcome.FailedStreamError, reset));
+        _health.Observe(Run(0, Outcome.FailedStreamError, reset), _time.GetTimestamp());
 
         _health.FailingSince.ShouldBe(Start); // the first failure of the run
         FakeLogRecord failing = _logger.WithName("StreamFailing").ShouldHaveSingleItem();
@@ -45,7 +45,7 @@ public sealed class StreamHealthTests : IDisposable
 
         _backlog = 42;
         _time.Advance(TimeSpan.FromSeconds(1));
-        _health.Observe(Run(4, Outcome.Delivered));
+        _health.Observe(Run(4, Outcome.Delivered), _time.GetTimestamp());
 
         _health.FailingSince.ShouldBeNull();
         FakeLogRecord recovered = _logger.WithName("StreamRecovered").ShouldHaveSingleItem();
@@ -57,10 +57,10 @@ public sealed class StreamHealthTests : IDisposable
     [Fact]
     public void ARunThatDeliversSomeThenFails_EndsTheOldFailingRunAndStartsANewOne()
     {
-        _health.Observe(Run(0, Outcome.FailedStreamError));
+        _health.Observe(Run(0, Outcome.FailedStreamError), _time.GetTimestamp());
         _time.Advance(TimeSpan.FromSeconds(5));
 
-        _health.Observe(Run(2, Outcome.FailedTimeout)); // two went through, then the next timed out
+        _health.Observe(Run(2, Outcome.FailedTimeout), _time.GetTimestamp()); // two went through, then the next timed out
 
         _logger.WithName("StreamRecovered").Count.ShouldBe(1);
         _logger.WithName("StreamFailing").Count.ShouldBe(2);
@@ -71,10 +71,25 @@ public sealed class StreamHealthTests : IDisposable
     [Fact]
     public void SuccessesWithoutAFailingRun_AndAStop_AreNotLogged()
     {
-        _health.Observe(Run(3, Outcome.Delivered));
-        _health.Observe(Run(0, Outcome.DroppedShutdown)); // the service stopped: the stream did not fail
+        _health.Observe(Run(3, Outcome.Delivered), _time.GetTimestamp());
+        _health.Observe(Run(0, Outcome.DroppedShutdown), _time.GetTimestamp()); // the service stopped: the stream did not fail
 
         _health.FailingSince.ShouldBeNull();
         _logger.Collector.GetSnapshot().ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void LastFailedAt_TheLatestFailedAttemptOfTheRun_ForgottenAtTheNextSuccess_NotSetByAStop()
+    {
+        _health.LastFailedAt.ShouldBe(long.MinValue);
+        _health.Observe(Run(0, Outcome.DroppedShutdown), _time.GetTimestamp());
+        _health.LastFailedAt.ShouldBe(long.MinValue);
+
+        _health.Observe(Run(0, Outcome.FailedStreamError), 1_000);
+        _health.Observe(Run(0, Outcome.FailedTimeout), 2_000);
+        _health.LastFailedAt.ShouldBe(2_000);
+
+        _health.Observe(Run(1, Outcome.Delivered), 3_000);
+        _health.LastFailedAt.ShouldBe(long.MinValue); // the stream works: no deadline passes without a try of its own
     }
 }
