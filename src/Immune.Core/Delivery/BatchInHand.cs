@@ -31,12 +31,13 @@ internal sealed class BatchInHand(int capacity)
         return claimed < Count;
     }
 
-    /// <summary>Takes up to the capacity from the queue, in sequence order; returns how many.</summary>
-    public int Take(DeliveryQueue queue)
+    /// <summary>Takes up to the capacity from the queue, in sequence order, those before <paramref name="before"/> only; returns how many.</summary>
+    public int Take(DeliveryQueue queue, long before = long.MaxValue)
     {
         int count = 0;
-        while (count < _items.Length && queue.TryDequeue(out _items[count]))
+        while (count < _items.Length && queue.TryPeek(out PendingEnvelope next) && next.Sequence < before)
         {
+            queue.TryDequeue(out _items[count]);
             count++;
         }
 

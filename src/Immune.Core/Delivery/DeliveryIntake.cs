@@ -66,12 +66,14 @@ internal ref struct DeliveryIntake(DeliveryPipeline? pipeline)
         LastSequence = sequence;
     }
 
-    internal void Shed(in PendingEnvelope item)
+    internal void Shed(in PendingEnvelope first, int count)
     {
-        if (ShedCount++ == 0)
+        if (count > 0 && ShedCount == 0)
         {
-            FirstShed = item;
+            FirstShed = first;
         }
+
+        ShedCount += count;
     }
 
     internal void Refused(in PendingEnvelope item)

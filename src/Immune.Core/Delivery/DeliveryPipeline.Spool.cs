@@ -63,7 +63,15 @@ internal sealed partial class DeliveryPipeline
 
                 for (int i = 0; i < count; i++)
                 {
-                    PlaceLocked(handOff.Place(i, out PendingEnvelope item), item, ref placed);
+                    SpoolWrite spooled = handOff.Place(i, out PendingEnvelope item);
+                    if (item.Leads && i + 1 < count)
+                    {
+                        PlacePairLocked(spooled, item, handOff.Place(++i, out PendingEnvelope follower), follower, ref placed);
+                    }
+                    else
+                    {
+                        PlaceLocked(spooled, item, ref placed);
+                    }
                 }
 
                 if (Invariants.Checked)
@@ -96,11 +104,26 @@ internal sealed partial class DeliveryPipeline
             // and the loop reads it back when it comes to it. Only the spool's capacity sheds.
             _onDisk.Add(item);
         }
-        else if (_queue.Enqueue(item, out PendingEnvelope shed))
+        else
         {
-            _settled.DroppedQueueFull++; // the spool gave up: memory only, as without one
-            placed.Shed(shed);
+            ShedLocked(_queue.Enqueue(item, out PendingEnvelope shed), shed, ref placed); // the spool gave up: memory only, as without one
         }
+    }
+
+    /// <summary>
+    /// Places a CRITICAL publish's two envelopes as the spool took them: refused together (the spool admits a pair
+    /// whole), and held in memory only together when the spool gave up on both, so the queue admits or sheds them whole.
+    /// </summary>
+    private void PlacePairLocked(SpoolWrite leadSpooled, in PendingEnvelope lead, SpoolWrite followerSpooled, in PendingEnvelope follower, ref DeliveryIntake placed)
+    {
+        if (leadSpooled == SpoolWrite.Unavailable && followerSpooled == SpoolWrite.Unavailable)
+        {
+            ShedLocked(_queue.Enqueue(lead, follower, out PendingEnvelope shed), shed, ref placed);
+            return;
+        }
+
+        PlaceLocked(leadSpooled, lead, ref placed);
+        PlaceLocked(followerSpooled, follower, ref placed);
     }
 
     /// <summary>Queues what a previous service left in the spool, before anything new; the envelopes keep their ids.</summary>
@@ -112,7 +135,12 @@ internal sealed partial class DeliveryPipeline
             lock (_gate)
             {
                 long queuedAt = _timeProvider.GetTimestamp(); // a replayed envelope's delivery time starts again here
-                foreach (EventEnvelope envelope in envelopes) EnqueueLocked(PendingEnvelope.Replayed(++_lastSequence, envelope) with { QueuedAt = queuedAt }, ref intake);
+                for (int i = 0; i < envelopes.Count; i++)
+                {
+                    bool leads = i + 1 < envelopes.Count && EnvelopeKinds.IsPair(envelopes[i], envelopes[i + 1]);
+                    EnqueueLocked(PendingEnvelope.Replayed(++_lastSequence, envelopes[i]) with { QueuedAt = queuedAt, Leads = leads }, ref intake);
+                }
+
                 _settled.Replayed += envelopes.Count;
                 intake.TakeWakeup(_wakeup);
             }
@@ -130,15 +158,17 @@ internal sealed partial class DeliveryPipeline
     /// </summary>
     public void ReplayFromSpool()
     {
-        var pending = new List<EventEnvelope>(1024);
+        var pending = new List<EventEnvelope>(1025);
         _spool!.Recover(envelope =>
         {
-            pending.Add(envelope);
-            if (pending.Count == pending.Capacity)
+            // A block ends between publishes, never inside a CRITICAL one: its two envelopes are placed together.
+            if (pending.Count >= 1024 && !EnvelopeKinds.IsPair(pending[^1], envelope))
             {
                 Replay(pending);
                 pending.Clear();
             }
+
+            pending.Add(envelope);
         });
         Replay(pending);
     }
@@ -156,7 +186,8 @@ internal sealed partial class DeliveryPipeline
         int max;
         lock (_gate)
         {
-            (from, max) = (_onDisk!.From, (int)Math.Min(_options.MaxBatchSize, _onDisk.Count));
+            // Never past the oldest in memory: one the disk refused while it was full waits there, in its place.
+            (from, max) = (_onDisk!.From, _onDisk.CountBefore(_queue.OldestSequence ?? long.MaxValue, _options.MaxBatchSize));
         }
 
         bool read = _onDisk.Read(from, max);
@@ -169,9 +200,9 @@ internal sealed partial class DeliveryPipeline
                 return -1;
             }
 
-            if (read)
+            if (read && _onDisk.TryTake(out ReadOnlySpan<PendingEnvelope> taken))
             {
-                return _batch.Take(_onDisk.Take());
+                return _batch.Take(taken);
             }
 
             lostCount = _onDisk.Lose(out lost);

@@ -115,10 +115,14 @@ internal sealed partial class DeliveryPipeline
         lock (_gate)
         {
             long queuedAt = _timeProvider.GetTimestamp(); // under the lock: queue times grow with sequences, so deadlines do too
-            EnqueueLocked(new PendingEnvelope(++_lastSequence, kind, source, timestamp, previous, correlation) { QueuedAt = queuedAt }, ref intake);
+            var first = new PendingEnvelope(++_lastSequence, kind, source, timestamp, previous, correlation) { QueuedAt = queuedAt, Leads = critical };
             if (critical)
             {
-                EnqueueLocked(new PendingEnvelope(++_lastSequence, EnvelopeKind.CriticalEvent, source, timestamp, default, correlation) { QueuedAt = queuedAt }, ref intake);
+                EnqueueLocked(first, new PendingEnvelope(++_lastSequence, EnvelopeKind.CriticalEvent, source, timestamp, default, correlation) { QueuedAt = queuedAt }, ref intake);
+            }
+            else
+            {
+                EnqueueLocked(first, ref intake);
             }
 
             intake.TakeWakeup(_wakeup);
@@ -225,10 +229,36 @@ internal sealed partial class DeliveryPipeline
         {
             _handOff.Add(item); // written and placed by a write turn, once the caller holds no lock
         }
-        else if (_queue.Enqueue(item, out PendingEnvelope shed))
+        else
         {
-            _settled.DroppedQueueFull++;
-            intake.Shed(shed);
+            ShedLocked(_queue.Enqueue(item, out PendingEnvelope shed), shed, ref intake);
+        }
+    }
+
+    /// <summary>Queues a CRITICAL publish's two envelopes, admitted (or shed) together.</summary>
+    private void EnqueueLocked(in PendingEnvelope lead, in PendingEnvelope follower, ref DeliveryIntake intake)
+    {
+        Invariants.Held(_gate, "the pipeline's lock");
+        intake.Queued(lead.Sequence);
+        intake.Queued(follower.Sequence);
+        if (_handOff is not null)
+        {
+            _handOff.Add(lead);
+            _handOff.Add(follower);
+        }
+        else
+        {
+            ShedLocked(_queue.Enqueue(lead, follower, out PendingEnvelope shed), shed, ref intake);
+        }
+    }
+
+    /// <summary>Counts what the memory queue shed to admit a publish (<c>queue_full</c>).</summary>
+    private void ShedLocked(int count, in PendingEnvelope first, ref DeliveryIntake intake)
+    {
+        if (count > 0)
+        {
+            _settled.DroppedQueueFull += count;
+            intake.Shed(first, count);
             CompleteWaitersLocked();
         }
     }
@@ -294,7 +324,7 @@ internal sealed partial class DeliveryPipeline
                 }
 
                 bool fromDisk = NextIsOnDiskLocked();
-                count = fromDisk ? 0 : _batch.Take(_queue);
+                count = fromDisk ? 0 : _batch.Take(_queue, _onDisk?.OldestSequence ?? long.MaxValue); // never past what waits on disk
                 if (fromDisk)
                 {
                     idle = null;

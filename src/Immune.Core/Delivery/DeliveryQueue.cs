@@ -5,7 +5,8 @@ namespace Immune.Delivery;
 /// <summary>
 /// The bounded delivery queue: first in, first out by sequence, so the stream sees record order. CRITICAL and other
 /// envelopes wait in two FIFO lanes only to decide what is shed: when the queue is full the oldest non-CRITICAL envelope
-/// goes first, and a CRITICAL one only when nothing else is left. Not thread-safe: the pipeline guards it with its lock.
+/// goes first, and a CRITICAL one only when nothing else is left. A publish's envelopes are admitted and shed together.
+/// Not thread-safe: the pipeline guards it with its lock.
 /// </summary>
 /// <remarks>
 /// <see cref="System.Threading.Channels"/> offers only drop-oldest/drop-newest over one lane, which cannot express
@@ -28,31 +29,65 @@ internal sealed class DeliveryQueue(int capacity)
         _ => null,
     };
 
-    /// <summary>Queues an envelope; when full, sheds one (possibly <paramref name="item"/> itself) and returns it.</summary>
-    /// <returns><see langword="true"/> when an envelope was shed.</returns>
-    public bool Enqueue(in PendingEnvelope item, out PendingEnvelope shed)
+    /// <summary>
+    /// Queues one envelope; when full, sheds to make room (possibly <paramref name="item"/> itself). Returns how many
+    /// envelopes were shed, and the first of them.
+    /// </summary>
+    public int Enqueue(in PendingEnvelope item, out PendingEnvelope firstShed) => Admit(item, default, 1, out firstShed);
+
+    /// <summary>
+    /// Queues a CRITICAL publish's two envelopes, its own (<paramref name="lead"/>) and its <c>immune.critical_event</c>
+    /// (<paramref name="follower"/>), whole: room is made for both, by shedding whole publishes. Returns how many envelopes
+    /// were shed, and the first of them.
+    /// </summary>
+    public int Enqueue(in PendingEnvelope lead, in PendingEnvelope follower, out PendingEnvelope firstShed) => Admit(lead, follower, 2, out firstShed);
+
+    /// <summary>
+    /// Makes room for <paramref name="count"/> envelopes of one publish, then queues them. The oldest INFO or WARNING
+    /// envelope goes first; when only CRITICAL ones wait, a newcomer that is not CRITICAL is shed itself, and a CRITICAL
+    /// one sheds the oldest CRITICAL publish whole (a lead and its follower together; a follower whose lead the loop
+    /// took already goes alone). A publish larger than the whole capacity (two envelopes in a queue of one) is admitted
+    /// into an empty queue rather than lost.
+    /// </summary>
+    private int Admit(in PendingEnvelope first, in PendingEnvelope second, int count, out PendingEnvelope firstShed)
     {
-        shed = default;
-        bool full = Count >= capacity;
-        if (full)
+        firstShed = default;
+        int shed = 0;
+        while (Count + count > capacity && Count > 0)
         {
+            PendingEnvelope victim;
             if (_other.Count > 0)
             {
-                shed = _other.Dequeue();
+                victim = _other.Dequeue();
             }
-            else if (!item.IsCritical)
+            else if (!first.IsCritical)
             {
-                shed = item; // only CRITICAL envelopes wait: they outrank the newcomer
-                return true;
+                firstShed = shed == 0 ? first : firstShed; // only CRITICAL envelopes wait: they outrank the newcomer
+                return shed + count;
             }
             else
             {
-                shed = _critical.Dequeue();
+                victim = _critical.Dequeue();
+                if (victim.Leads && _critical.TryPeek(out PendingEnvelope next) && next.Sequence == victim.Sequence + 1)
+                {
+                    _critical.Dequeue(); // its critical event goes with it: never a page for an event no view counts
+                    firstShed = shed == 0 ? victim : firstShed;
+                    shed++;
+                }
             }
+
+            firstShed = shed == 0 ? victim : firstShed;
+            shed++;
         }
 
-        (item.IsCritical ? _critical : _other).Enqueue(item);
-        return full;
+        Queue<PendingEnvelope> lane = first.IsCritical ? _critical : _other;
+        lane.Enqueue(first);
+        if (count == 2)
+        {
+            lane.Enqueue(second);
+        }
+
+        return shed;
     }
 
     public bool TryDequeue([MaybeNullWhen(false)] out PendingEnvelope item)

@@ -4,48 +4,62 @@ namespace Immune.Delivery;
 
 /// <summary>
 /// The envelopes that wait on disk only: with a spool, those beyond <see cref="ImmuneOptions.QueueCapacity"/> (and
-/// every later one while any waits, to keep record order). It counts them, keeps their queue times (their deadlines
-/// count from there) and reads them back from the spool in order, a batch at a time. Everything but
-/// <see cref="Read"/> runs under the pipeline's lock; the disk read runs outside it.
+/// every later one written while any waits, to keep record order). It keeps their sequences and queue times (their
+/// deadlines count from there) and reads them back from the spool in order, a batch at a time, never past an envelope
+/// that waits in memory (one the disk refused while it was full). Everything but <see cref="Read"/> runs under the
+/// pipeline's lock; the disk read runs outside it.
 /// </summary>
 internal sealed class DiskBacklog(IEnvelopeSpool spool)
 {
-    private readonly Queue<long> _queuedAt = new(); // of the envelopes waiting, in sequence order
+    private readonly Queue<(long Sequence, long QueuedAt)> _waiting = new(); // in sequence order
     private readonly List<(long Sequence, EventEnvelope Envelope)> _read = [];
     private readonly List<PendingEnvelope> _taken = [];
 
     /// <summary>Gets how many envelopes wait on disk.</summary>
-    public long Count { get; private set; }
+    public long Count => _waiting.Count;
 
     /// <summary>Gets the oldest sequence waiting on disk (when <see cref="Count"/> is above zero).</summary>
-    public long From { get; private set; }
+    public long From => _waiting.Peek().Sequence;
 
     /// <summary>Gets the oldest sequence waiting on disk, or <see cref="long.MaxValue"/> when none does.</summary>
-    public long OldestSequence => Count > 0 ? From : long.MaxValue;
+    public long OldestSequence => _waiting.TryPeek(out var head) ? head.Sequence : long.MaxValue;
 
     /// <summary>Notes an envelope written to the spool that waits there rather than in memory.</summary>
-    public void Add(in PendingEnvelope item)
-    {
-        if (Count++ == 0)
-        {
-            From = item.Sequence;
-        }
-
-        _queuedAt.Enqueue(item.QueuedAt);
-    }
+    public void Add(in PendingEnvelope item) => _waiting.Enqueue((item.Sequence, item.QueuedAt));
 
     /// <summary>Gets whether the next envelope to deliver waits here: some do, and memory holds none older.</summary>
     public bool IsNext(DeliveryQueue memory) => Count > 0 && !(memory.TryPeek(out PendingEnvelope head) && head.Sequence < From);
 
+    /// <summary>Gets how many of the oldest waiting here come before <paramref name="before"/> (the oldest in memory), at most <paramref name="max"/>.</summary>
+    public int CountBefore(long before, int max)
+    {
+        int count = 0;
+        foreach ((long sequence, _) in _waiting)
+        {
+            if (count == max || sequence >= before)
+            {
+                break;
+            }
+
+            count++;
+        }
+
+        return count;
+    }
+
     /// <summary>Gets the queue time of the oldest envelope waiting here.</summary>
-    public bool TryPeekQueuedAt(out long queuedAt) => _queuedAt.TryPeek(out queuedAt);
+    public bool TryPeekQueuedAt(out long queuedAt)
+    {
+        bool any = _waiting.TryPeek(out var head);
+        queuedAt = head.QueuedAt;
+        return any;
+    }
 
     /// <summary>Forgets every envelope waiting here (they stay in the spool); returns how many.</summary>
     public long Clear()
     {
         long count = Count;
-        (Count, From) = (0, 0);
-        _queuedAt.Clear();
+        _waiting.Clear();
         return count;
     }
 
@@ -63,25 +77,46 @@ internal sealed class DiskBacklog(IEnvelopeSpool spool)
         }
     }
 
-    /// <summary>Takes what <see cref="Read"/> gave, as envelopes to deliver with their queue times, and forgets them here.</summary>
-    public ReadOnlySpan<PendingEnvelope> Take()
+    /// <summary>
+    /// Takes what <see cref="Read"/> gave, as envelopes to deliver with their queue times, and forgets them here; false
+    /// when the spool gave back other sequences than those waiting (then nothing is taken).
+    /// </summary>
+    public bool TryTake(out ReadOnlySpan<PendingEnvelope> taken)
     {
         _taken.Clear();
-        foreach ((long sequence, EventEnvelope envelope) in _read)
+        int index = 0;
+        foreach ((long sequence, long queuedAt) in _waiting)
         {
-            _taken.Add(PendingEnvelope.Replayed(sequence, envelope) with { QueuedAt = _queuedAt.Dequeue() });
+            if (index == _read.Count)
+            {
+                break;
+            }
+
+            (long read, EventEnvelope envelope) = _read[index++];
+            if (read != sequence)
+            {
+                taken = default;
+                return false;
+            }
+
+            _taken.Add(PendingEnvelope.Replayed(sequence, envelope) with { QueuedAt = queuedAt });
+        }
+
+        for (int i = 0; i < _taken.Count; i++)
+        {
+            _waiting.Dequeue();
         }
 
         _read.Clear();
-        Count -= _taken.Count;
-        From = _taken[^1].Sequence + 1;
-        return System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_taken); // valid until the next read; the batch copies it
+        taken = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_taken); // valid until the next read; the batch copies it
+        return _taken.Count > 0;
     }
 
     /// <summary>Gives up on everything waiting here after a failed read; returns how many, and the first for the drop report.</summary>
     public long Lose(out PendingEnvelope first)
     {
-        first = PendingEnvelope.Replayed(From, _read.Count > 0 ? _read[0].Envelope : Unreadable(From));
+        long from = OldestSequence;
+        first = PendingEnvelope.Replayed(from, _read.Count > 0 ? _read[0].Envelope : Unreadable(from));
         _read.Clear();
         return Clear();
     }

@@ -35,6 +35,12 @@ internal readonly record struct PendingEnvelope(
     /// <summary>Gets when the pipeline queued it (or replayed it from the spool), as a <see cref="TimeProvider"/> timestamp: its delivery time counts from here.</summary>
     public long QueuedAt { get; init; }
 
+    /// <summary>
+    /// Gets whether <c>immune.critical_event</c> follows this envelope (the next sequence), as the second envelope of the
+    /// same CRITICAL publish or escalation: the two are admitted and shed together.
+    /// </summary>
+    public bool Leads { get; init; }
+
     /// <summary>Gets whether the queue must keep this envelope ahead of INFO and WARNING ones.</summary>
     public bool IsCritical => Event.Severity == ImmuneSeverity.Critical;
 

@@ -37,7 +37,7 @@ internal static partial class ImmuneLog
     public static partial void SpoolDamaged(ILogger logger, string directory, int regions, string files);
 
     [LoggerMessage(EventId = 8, EventName = "SpoolUnavailable", Level = LogLevel.Error,
-        Message = "The spool in {Directory} failed (disk full, permission lost or removed); envelopes from now on are kept in memory only.")]
+        Message = "The spool in {Directory} failed (disk full, permission lost or removed); envelopes it cannot write are kept in memory, what is on the disk is still delivered, and it tries the disk again at each sync.")]
     public static partial void SpoolUnavailable(ILogger logger, string directory);
 
     [LoggerMessage(EventId = 9, EventName = "StreamFailing", Level = LogLevel.Warning,

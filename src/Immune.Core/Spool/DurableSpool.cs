@@ -32,7 +32,8 @@ internal sealed partial class DurableSpool : IDisposable
     private byte[] _readBuffer = [];
     private long _unsettledBytes, _writtenThrough, _nextSegment, _forced;
     private long _run; // this owner's first segment number: names its sequence space in segment names and progress
-    private bool _unavailable;
+    private bool _unavailable;    // closed, or what is on the disk no longer reads back: the spool is given up
+    private bool _writesRefused;  // the disk refused a write (full, failing): appends wait for the next sync
 
     private DurableSpool(string directory, long capacity, bool syncEveryWrite, FileStream lockFile)
         => (_directory, _capacity, _segmentSize, _syncEveryWrite, _lock) = (directory, capacity, Math.Clamp(capacity / 4, 64 << 10, 16 << 20), syncEveryWrite, lockFile);
@@ -83,23 +84,35 @@ internal sealed partial class DurableSpool : IDisposable
 
     /// <summary>
     /// Writes one envelope: <see cref="SpoolWrite.Full"/> when the spool is full for it (the last tenth is kept for
-    /// CRITICAL envelopes), <see cref="SpoolWrite.Unavailable"/> after a disk fault; the caller then sheds it, or keeps
-    /// it in memory only. Only unsettled bytes count against the capacity: the records of sequences up to
-    /// <paramref name="settledThrough"/> free their space at once, whenever their files are deleted.
+    /// CRITICAL envelopes), <see cref="SpoolWrite.Unavailable"/> when the disk refuses it (full, failing) or the spool is
+    /// closed; the caller then sheds it, or keeps it in memory only. Only unsettled bytes count against the capacity:
+    /// the records of sequences up to <paramref name="settledThrough"/> free their space at once, whenever their files
+    /// are deleted.
     /// </summary>
     public SpoolWrite Append(long sequence, EventEnvelope envelope, bool critical, long settledThrough)
+        => AppendCore(sequence, Encode(sequence, envelope), 0, null, critical, settledThrough).Lead;
+
+    /// <summary>
+    /// Writes a CRITICAL publish's two envelopes as <see cref="Append"/> does, admitted or refused together: both are
+    /// <see cref="SpoolWrite.Full"/> unless there is room for both.
+    /// </summary>
+    public (SpoolWrite Lead, SpoolWrite Follower) AppendPair(long leadSequence, EventEnvelope lead, long followerSequence, EventEnvelope follower, long settledThrough)
+        => AppendCore(leadSequence, Encode(leadSequence, lead), followerSequence, Encode(followerSequence, follower), critical: true, settledThrough);
+
+    private static byte[] Encode(long sequence, EventEnvelope envelope) => SpoolRecord.Encode(sequence, ImmuneJson.SerializeToUtf8Bytes(envelope));
+
+    private (SpoolWrite Lead, SpoolWrite Follower) AppendCore(long sequence, byte[] record, long followerSequence, byte[]? follower, bool critical, long settledThrough)
     {
-        if (Unavailable)
+        if (Unavailable || Volatile.Read(ref _writesRefused))
         {
-            return SpoolWrite.Unavailable;
+            return (SpoolWrite.Unavailable, SpoolWrite.Unavailable);
         }
 
-        byte[] record = SpoolRecord.Encode(sequence, ImmuneJson.SerializeToUtf8Bytes(envelope));
         lock (_gate)
         {
-            if (Unavailable)
+            if (Unavailable || _writesRefused)
             {
-                return SpoolWrite.Unavailable; // closed meanwhile (a write turn that disposal gave up on, late)
+                return (SpoolWrite.Unavailable, SpoolWrite.Unavailable); // closed meanwhile, or the disk refused a write
             }
 
             while (_unsettled.TryPeek(out var oldest) && oldest.Sequence <= settledThrough)
@@ -109,33 +122,67 @@ internal sealed partial class DurableSpool : IDisposable
             }
 
             long limit = critical ? _capacity : _capacity - (_capacity / 10);
-            if (_unsettledBytes + record.Length > limit)
+            if (_unsettledBytes + record.Length + (follower?.Length ?? 0) > limit)
             {
-                return SpoolWrite.Full;
+                return (SpoolWrite.Full, SpoolWrite.Full);
             }
 
-            try
-            {
-                SpoolSegment current = _segments[^1];
-                if (current.Length > 0 && current.Length + record.Length > _segmentSize)
-                {
-                    _unflushed.Add(current); // forced to the disk by the next sync, outside this lock
-                    current = StartSegment(); // the full one stays open: the backlog on disk is read back from it
-                }
+            SpoolWrite written = WriteLocked(sequence, record);
+            return (written, follower is null || written != SpoolWrite.Written ? written : WriteLocked(followerSequence, follower));
+        }
+    }
 
-                RandomAccess.Write(current.Handle!, record, current.Length);
-                _writtenThrough = sequence;
-                current.Length += record.Length;
-                current.LastSequence = sequence;
-                _unsettled.Enqueue((sequence, record.Length));
-                _unsettledBytes += record.Length;
-                return SpoolWrite.Written;
-            }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ObjectDisposedException)
+    /// <summary>
+    /// Appends one record to the current segment (starting the next when it is full). When the disk refuses (full,
+    /// failing), the torn tail is cut off and appends are refused until the next sync finds room: the envelopes stay in
+    /// memory only meanwhile, and what is on the disk still reads back.
+    /// </summary>
+    private SpoolWrite WriteLocked(long sequence, byte[] record)
+    {
+        SpoolSegment current = _segments[^1];
+        try
+        {
+            if (current.Length > 0 && current.Length + record.Length > _segmentSize)
             {
-                Volatile.Write(ref _unavailable, true); // disposed: a write turn that disposal gave up on, late
-                return SpoolWrite.Unavailable;
+                _unflushed.Add(current); // forced to the disk by the next sync, outside this lock
+                current = StartSegment(); // the full one stays open: the backlog on disk is read back from it
             }
+
+            RandomAccess.Write(current.Handle!, record, current.Length);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            CutTornTail(current);
+            Volatile.Write(ref _writesRefused, true);
+            return SpoolWrite.Unavailable;
+        }
+        catch (ObjectDisposedException)
+        {
+            Volatile.Write(ref _unavailable, true); // disposed: a write turn that disposal gave up on, late
+            return SpoolWrite.Unavailable;
+        }
+
+        _writtenThrough = sequence;
+        current.Length += record.Length;
+        current.LastSequence = sequence;
+        _unsettled.Enqueue((sequence, record.Length));
+        _unsettledBytes += record.Length;
+        return SpoolWrite.Written;
+    }
+
+    /// <summary>Cuts what a refused write may have left past the last whole record, so that a later one follows it directly.</summary>
+    private static void CutTornTail(SpoolSegment segment)
+    {
+        try
+        {
+            if (segment.Handle is { } handle)
+            {
+                RandomAccess.SetLength(handle, segment.Length);
+            }
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            // A tail left there is cut off by recovery as damage, never replayed; the next write overwrites it anyway.
         }
     }
 
@@ -196,25 +243,28 @@ internal sealed partial class DurableSpool : IDisposable
     /// <summary>
     /// Forces what was written to the disk, records that every sequence up to <paramref name="settledThrough"/> is
     /// settled, and deletes the segments (and, once, the files recovery read) that hold nothing unsettled any more.
-    /// The fsyncs and deletions run outside the append lock: a publish never waits for them.
+    /// The fsyncs and deletions run outside the append lock: a publish never waits for them. A sync that forced the
+    /// files lets appends try the disk again after it refused one (settled segments may have freed the room).
     /// </summary>
-    /// <returns>False when the disk failed; the spool is then unavailable.</returns>
+    /// <returns>False when the spool is given up or the disk refused to force the files.</returns>
     public bool Sync(long settledThrough)
     {
         _turn.Enter();
         try
         {
-            if (Unavailable || !ForceToDisk())
+            if (Unavailable)
             {
                 return false;
             }
 
+            bool forced = ForceToDisk();
             var settled = new List<SpoolSegment>();
             string[] recovered;
             lock (_gate)
             {
                 recovered = [.. _recoveredFiles];
                 _recoveredFiles.Clear();
+                RotateSettledLocked(settledThrough);
                 while (_segments.Count > 1 && (_segments[0].LastSequence is long last && last <= settledThrough || _segments[0].Length == 0))
                 {
                     settled.Add(_segments[0]); // gone from the list: no read or append reaches it any more
@@ -236,17 +286,45 @@ internal sealed partial class DurableSpool : IDisposable
                 }
 
                 SpoolProgress.Write(_directory, _run, settledThrough);
-                return true;
             }
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
             {
-                Volatile.Write(ref _unavailable, true);
-                return false;
+                // A full or failing disk: the progress is recorded at a later sync (until then a restart replays more,
+                // at-least-once); a file left behind holds only settled records, which recovery skips and deletes.
             }
+
+            if (forced)
+            {
+                Volatile.Write(ref _writesRefused, false);
+            }
+
+            return forced;
         }
         finally
         {
             _turn.Exit();
+        }
+    }
+
+    /// <summary>
+    /// Starts a new segment when the one written to holds only settled records, so that it can be deleted: a spool whose
+    /// every envelope was delivered gives its disk space back, even when that space was all one segment (a full disk).
+    /// </summary>
+    private void RotateSettledLocked(long settledThrough)
+    {
+        SpoolSegment current = _segments[^1];
+        if (current.LastSequence is not long last || last > settledThrough)
+        {
+            return;
+        }
+
+        try
+        {
+            StartSegment();
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            // No new file can be made now: the settled segment stays until a later sync.
         }
     }
 
@@ -278,7 +356,14 @@ internal sealed partial class DurableSpool : IDisposable
             Interlocked.Increment(ref _forced);
             return true;
         }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            // The disk would not force the files: appends stop until a sync succeeds. What the kernel kept still reads
+            // back; a record it lost fails its checksum there, and the spool is given up then.
+            Volatile.Write(ref _writesRefused, true);
+            return false;
+        }
+        catch (ObjectDisposedException)
         {
             Volatile.Write(ref _unavailable, true);
             return false;

@@ -74,6 +74,17 @@ internal sealed class EnvelopeSpool : IEnvelopeSpool, IDisposable
         return written;
     }
 
+    public (SpoolWrite Lead, SpoolWrite Follower) WritePair(in PendingEnvelope lead, in PendingEnvelope follower, long settledThrough)
+    {
+        (SpoolWrite, SpoolWrite) written = _files.AppendPair(lead.Sequence, lead.Built!, follower.Sequence, follower.Built!, settledThrough);
+        if (written.Item1 == SpoolWrite.Unavailable || written.Item2 == SpoolWrite.Unavailable)
+        {
+            TellUnavailable();
+        }
+
+        return written;
+    }
+
     public async ValueTask WaitDurableAsync(long sequence)
     {
         if (!_files.Unavailable && !await _files.WaitDurableAsync(sequence).ConfigureAwait(false))

@@ -22,6 +22,12 @@ internal interface IEnvelopeSpool
     SpoolWrite Write(in PendingEnvelope item, long settledThrough);
 
     /// <summary>
+    /// Writes a CRITICAL publish's two built envelopes as <see cref="Write"/> does, admitted or refused together: both are
+    /// <see cref="SpoolWrite.Full"/> unless there is room for both.
+    /// </summary>
+    (SpoolWrite Lead, SpoolWrite Follower) WritePair(in PendingEnvelope lead, in PendingEnvelope follower, long settledThrough);
+
+    /// <summary>
     /// Completes once every record through <paramref name="sequence"/> is on the disk (or the spool gave up); concurrent
     /// callers share one fsync, and those waiting for it hold no thread.
     /// </summary>

@@ -19,8 +19,8 @@ internal sealed class SpoolHandOff(IEnvelopeSpool spool, EnvelopeFactory envelop
     private const int MaxPerTurn = 256;
 
     private readonly Queue<PendingEnvelope> _waiting = new();
-    private readonly PendingEnvelope[] _writing = new PendingEnvelope[MaxPerTurn];
-    private readonly SpoolWrite[] _results = new SpoolWrite[MaxPerTurn];
+    private readonly PendingEnvelope[] _writing = new PendingEnvelope[MaxPerTurn + 1]; // + 1: a turn never splits a CRITICAL publish
+    private readonly SpoolWrite[] _results = new SpoolWrite[MaxPerTurn + 1];
 
     /// <summary>Gets the write turn: hold it (and no other lock) to call <see cref="Take"/>, <see cref="Write"/> and <see cref="Place"/>.</summary>
     public object Turn { get; } = new();
@@ -52,9 +52,9 @@ internal sealed class SpoolHandOff(IEnvelopeSpool spool, EnvelopeFactory envelop
         int count = 0;
         foreach (PendingEnvelope item in _waiting)
         {
-            if (count == MaxPerTurn)
+            if (count >= MaxPerTurn && !_writing[count - 1].Leads)
             {
-                break;
+                break; // a turn's worth, and the last is no lead whose critical event would be left to the next turn
             }
 
             _writing[count++] = item;
@@ -70,7 +70,17 @@ internal sealed class SpoolHandOff(IEnvelopeSpool spool, EnvelopeFactory envelop
         {
             ref PendingEnvelope item = ref _writing[i];
             item = item with { Built = envelopes.Create(item) }; // the loop gets it built: the spool needs its id and bytes now
-            _results[i] = spool.Write(item, settledThrough);
+            if (item.Leads && i + 1 < count)
+            {
+                ref PendingEnvelope follower = ref _writing[i + 1];
+                follower = follower with { Built = envelopes.Create(follower) };
+                (_results[i], _results[i + 1]) = spool.WritePair(item, follower, settledThrough); // written or refused together
+                i++;
+            }
+            else
+            {
+                _results[i] = spool.Write(item, settledThrough);
+            }
         }
     }
 

@@ -52,7 +52,8 @@ public sealed class DiskBacklogTests
         }
 
         backlog.Read(backlog.From, 3).ShouldBeTrue();
-        PendingEnvelope[] taken = backlog.Take().ToArray();
+        backlog.TryTake(out ReadOnlySpan<PendingEnvelope> read).ShouldBeTrue();
+        PendingEnvelope[] taken = read.ToArray();
 
         taken.Select(p => (p.Sequence, p.QueuedAt, p.Built!.Id)).ShouldBe([(10L, 1000L, "evt_10"), (11L, 1100L, "evt_11"), (12L, 1200L, "evt_12")]);
         (backlog.Count, backlog.From).ShouldBe((2L, 13L));
@@ -77,5 +78,35 @@ public sealed class DiskBacklogTests
         backlog.Lose(out PendingEnvelope first).ShouldBe(2);
         first.Sequence.ShouldBe(7); // named in the drop report, though its envelope could not be read
         (backlog.Count, backlog.OldestSequence).ShouldBe((0L, long.MaxValue));
+    }
+
+    [Fact]
+    public void CountBefore_StopsAtTheOldestInMemory_ThatTheDiskRefusedWhileItWasFull()
+    {
+        var backlog = new DiskBacklog(new StubEnvelopeSpool());
+        foreach (long s in new long[] { 10, 11, 12, 20, 21 })
+        {
+            backlog.Add(Item(s));
+        }
+
+        backlog.CountBefore(long.MaxValue, 256).ShouldBe(5);
+        backlog.CountBefore(13, 256).ShouldBe(3); // 13 to 19 wait in memory: they go before 20
+        backlog.CountBefore(long.MaxValue, 2).ShouldBe(2);
+        backlog.CountBefore(10, 256).ShouldBe(0);
+    }
+
+    [Fact]
+    public void TryTake_TheSpoolGivesBackOtherSequencesThanThoseWaiting_TakesNothing()
+    {
+        var spool = new StubEnvelopeSpool();
+        var backlog = new DiskBacklog(spool);
+        spool.Records.Add((10, Envelope(10)));
+        spool.Records.Add((12, Envelope(12))); // 11 is not in the files
+        backlog.Add(Item(10));
+        backlog.Add(Item(11));
+
+        backlog.Read(10, 2).ShouldBeTrue();
+        backlog.TryTake(out _).ShouldBeFalse();
+        backlog.Count.ShouldBe(2);
     }
 }

@@ -40,6 +40,15 @@ internal sealed class StubEnvelopeSpool : IEnvelopeSpool
         return answer;
     }
 
+    public (SpoolWrite Lead, SpoolWrite Follower) WritePair(in PendingEnvelope lead, in PendingEnvelope follower, long settledThrough)
+    {
+        Pairs.Add((lead.Sequence, follower.Sequence));
+        return (Write(lead, settledThrough), Write(follower, settledThrough));
+    }
+
+    /// <summary>Gets the pairs written together: the sequences of a lead and its critical event.</summary>
+    public List<(long Lead, long Follower)> Pairs { get; } = [];
+
     public bool Read(long fromSequence, int max, List<(long Sequence, EventEnvelope Envelope)> into)
     {
         Reads.Add((fromSequence, max));
