@@ -11,6 +11,16 @@ namespace Immune.Fleet;
 /// </summary>
 internal sealed class FleetEvent(FleetKey key, ImmuneEventType type)
 {
+    /// <summary>Orders events by their fleet identity: the tie order of equal times everywhere in the view.</summary>
+    public static readonly IComparer<FleetEvent> ByKey = Comparer<FleetEvent>.Create(static (x, y) => FleetKey.Compare(x.Key, y.Key));
+
+    /// <summary>Orders events by their latest observation, equal times by fleet identity: which waiting event leaves first.</summary>
+    public static readonly IComparer<FleetEvent> ByLatestObservation = Comparer<FleetEvent>.Create(static (x, y) =>
+    {
+        int c = x.ChangedAt.UtcTicks.CompareTo(y.ChangedAt.UtcTicks);
+        return c != 0 ? c : FleetKey.Compare(x.Key, y.Key);
+    });
+
     public FleetKey Key { get; } = key;
 
     public ImmuneEventType Type { get; } = type;
@@ -24,7 +34,8 @@ internal sealed class FleetEvent(FleetKey key, ImmuneEventType type)
 
     public TallyTree<FleetEvent>.Node? CountedInSource { get; set; }
 
-    public LinkedListNode<FleetEvent>? Waiting { get; set; }
+    /// <summary>Gets or sets whether it waits for its publication (uncounted), among the view's waiting events.</summary>
+    public bool Waiting { get; set; }
 
     public Tally Tally => Tally.Of(Severity, Type);
 

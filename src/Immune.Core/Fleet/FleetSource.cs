@@ -12,7 +12,7 @@ internal sealed class FleetSource(string name)
 
     public string Name { get; } = name;
 
-    public TallyTree<FleetEvent> Events { get; } = new();
+    public TallyTree<FleetEvent> Events { get; } = new(FleetEvent.ByKey);
 
     public TallyTree<string> Instances { get; } = new();
 

@@ -9,7 +9,7 @@ public sealed record ImmuneFleetIncident
     /// <summary>Gets the service that recorded the event: its envelopes' <see cref="EventEnvelope.Source"/>.</summary>
     public required string Source { get; init; }
 
-    /// <summary>Gets the instance that recorded it (<see cref="EventMeta.InstanceId"/>); null when its envelopes carry none.</summary>
+    /// <summary>Gets the instance that recorded it (<see cref="EventMeta.InstanceId"/>); null when its envelopes carry none (or an empty one).</summary>
     public required string? InstanceId { get; init; }
 
     /// <summary>Gets the event's id within its instance (<see cref="ImmunePayload.EventId"/>).</summary>

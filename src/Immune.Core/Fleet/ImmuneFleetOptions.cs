@@ -8,8 +8,9 @@ public sealed class ImmuneFleetOptions
     private const int MaxCapacity = 10_000_000;
 
     /// <summary>
-    /// Gets or sets how many events the view counts; when full, the one recorded earliest leaves first, and an event
-    /// recorded earlier than every counted one is not counted. As many again may wait for their
+    /// Gets or sets how many events the view counts; when full, the one recorded earliest leaves first (equal recording
+    /// times by fleet identity: source, instance id, event id, ordinally), and an event that would be the first to leave
+    /// is not counted. So the same envelopes keep the same events in whatever order they arrive. As many again may wait for their
     /// <c>immune.event_published</c> (the oldest leaves first), and the ids of the last four times this many envelopes
     /// are remembered to answer <see cref="ImmuneFleetView.Apply"/>. From 1 to 10,000,000.
     /// </summary>

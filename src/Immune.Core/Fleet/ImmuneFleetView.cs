@@ -36,8 +36,8 @@ public sealed class ImmuneFleetView
     private readonly int _capacity;
     private readonly RecentIds _applied;
     private readonly Dictionary<FleetKey, FleetEvent> _events = [];
-    private readonly TallyTree<FleetEvent> _counted = new();
-    private readonly LinkedList<FleetEvent> _waiting = new();
+    private readonly TallyTree<FleetEvent> _counted = new(FleetEvent.ByKey);
+    private readonly SortedSet<FleetEvent> _waiting = new(FleetEvent.ByLatestObservation); // events seen before their publication
     private readonly SortedDictionary<string, FleetSource> _sources = new(StringComparer.Ordinal);
     private readonly OpenIncidents _incidents = new();
 
@@ -76,7 +76,7 @@ public sealed class ImmuneFleetView
         Guard.Defined(payload.Severity, "envelope.Payload.Severity");
         Guard.Defined(payload.Type, "envelope.Payload.Type");
 
-        var key = new FleetKey(envelope.Source, envelope.Meta.InstanceId, payload.EventId);
+        FleetKey key = FleetKey.Of(envelope);
         lock (_gate)
         {
             if (!_applied.Add(envelope.Id))
@@ -185,17 +185,26 @@ public sealed class ImmuneFleetView
         {
             e = new FleetEvent(key, payload.Type);
             _events.Add(key, e);
-            if (rank != ObservationRank.Published)
-            {
-                e.Waiting = _waiting.AddLast(e);
-                if (_waiting.Count > _capacity)
-                {
-                    Forget(_waiting.First!.Value);
-                }
-            }
+            e.Waiting = rank != ObservationRank.Published;
+        }
+
+        // A waiting event is ordered by its latest observation: take it out while that changes.
+        bool waiting = e.Waiting;
+        if (waiting)
+        {
+            _waiting.Remove(e);
         }
 
         e.Note(payload, at);
+        if (waiting)
+        {
+            _waiting.Add(e);
+            if (_waiting.Count > _capacity)
+            {
+                Forget(_waiting.Min!); // the one observed earliest (equal times by fleet identity): whatever the arrival order
+            }
+        }
+
         ImmuneSeverity before = e.Severity;
         if (e.Observe(payload.Severity, previous, at, rank) && e.Counted is not null)
         {
@@ -221,19 +230,19 @@ public sealed class ImmuneFleetView
         if (_counted.Count == _capacity)
         {
             FleetEvent earliest = _counted.First!.Item;
-            if (ticks < earliest.RecordedTicks)
+            if (ticks < earliest.RecordedTicks || (ticks == earliest.RecordedTicks && FleetKey.Compare(key, earliest.Key) < 0))
             {
-                Forget(e); // earlier than everything counted: it would be the first to leave
+                Forget(e); // earlier than everything counted (equal times by fleet identity): it would be the first to leave
                 return;
             }
 
             Forget(earliest);
         }
 
-        if (e.Waiting is not null)
+        if (e.Waiting)
         {
-            _waiting.Remove(e.Waiting);
-            e.Waiting = null;
+            _waiting.Remove(e);
+            e.Waiting = false;
         }
 
         e.RecordedTicks = ticks;
@@ -250,10 +259,10 @@ public sealed class ImmuneFleetView
     private void Forget(FleetEvent e)
     {
         _events.Remove(e.Key);
-        if (e.Waiting is not null)
+        if (e.Waiting)
         {
-            _waiting.Remove(e.Waiting);
-            e.Waiting = null;
+            _waiting.Remove(e);
+            e.Waiting = false;
         }
 
         if (e.Counted is null)

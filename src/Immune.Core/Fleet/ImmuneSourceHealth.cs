@@ -16,6 +16,6 @@ public sealed record ImmuneSourceHealth
     public required int CriticalIssues { get; init; }
 
     /// <summary>Gets the number of the source's instances (<see cref="EventMeta.InstanceId"/>) with an event recorded in
-    /// the window; envelopes without an instance id count as one more instance.</summary>
+    /// the window; envelopes without an instance id (or with an empty one) count as one more instance.</summary>
     public required int Instances { get; init; }
 }

@@ -69,9 +69,7 @@ internal sealed class OpenIncidents
             }
 
             int c = y!.RecordedTicks.CompareTo(x!.RecordedTicks);
-            if (c == 0) c = string.CompareOrdinal(x.Key.Source, y.Key.Source);
-            if (c == 0) c = string.CompareOrdinal(x.Key.InstanceId, y.Key.InstanceId);
-            return c != 0 ? c : x.Key.EventId.CompareTo(y.Key.EventId);
+            return c != 0 ? c : FleetKey.Compare(x.Key, y.Key);
         }
     }
 }

@@ -4,11 +4,12 @@ namespace Immune.Fleet;
 
 /// <summary>
 /// Items ordered by time, each carrying a <see cref="Tally"/>, with the tally of every item at or after a given time in
-/// O(log n) — for windows over items that arrive in any time order. A treap: a binary search tree on (ticks, arrival),
-/// heap-ordered on random priorities so its expected depth is O(log n) whatever the insertion order; every node keeps
-/// the sum of its subtree. Not thread-safe.
+/// O(log n) — for windows over items that arrive in any time order. A treap: a binary search tree on (ticks, the items'
+/// own order when one is given, arrival), heap-ordered on random priorities so its expected depth is O(log n) whatever
+/// the insertion order; every node keeps the sum of its subtree. Not thread-safe.
 /// </summary>
-internal sealed class TallyTree<T>
+/// <param name="ties">Orders items of equal times (then <see cref="First"/> does not depend on the order they were added in); null to keep their order of addition.</param>
+internal sealed class TallyTree<T>(IComparer<T>? ties = null)
 {
     private Node? _root;
     private long _arrivals;
@@ -19,7 +20,7 @@ internal sealed class TallyTree<T>
     /// <summary>Gets the root, for tests of the tree's shape.</summary>
     internal Node? Root => _root;
 
-    /// <summary>Gets the earliest item (the first added among equal times), or null when empty.</summary>
+    /// <summary>Gets the earliest item (among equal times, the first in the items' own order, else the first added), or null when empty.</summary>
     public Node? First
     {
         get
@@ -34,7 +35,7 @@ internal sealed class TallyTree<T>
         }
     }
 
-    /// <summary>Adds <paramref name="item"/> at <paramref name="ticks"/>; items at equal times keep their order of addition.</summary>
+    /// <summary>Adds <paramref name="item"/> at <paramref name="ticks"/>; items at equal times are ordered by the tree's tie order, then by addition.</summary>
     public Node Add(long ticks, in Tally tally, T item)
     {
         _random ^= _random << 13;
@@ -90,9 +91,18 @@ internal sealed class TallyTree<T>
         return sum;
     }
 
-    private static bool Precedes(Node a, Node b) => a.Ticks < b.Ticks || (a.Ticks == b.Ticks && a.Arrival < b.Arrival);
+    private bool Precedes(Node a, Node b)
+    {
+        if (a.Ticks != b.Ticks)
+        {
+            return a.Ticks < b.Ticks;
+        }
 
-    private static Node Insert(Node? at, Node node)
+        int c = ties?.Compare(a.Item, b.Item) ?? 0;
+        return c != 0 ? c < 0 : a.Arrival < b.Arrival;
+    }
+
+    private Node Insert(Node? at, Node node)
     {
         if (at is null)
         {
@@ -119,7 +129,7 @@ internal sealed class TallyTree<T>
         return at;
     }
 
-    private static Node? Delete(Node? at, Node node)
+    private Node? Delete(Node? at, Node node)
     {
         if (at is null)
         {
@@ -145,7 +155,7 @@ internal sealed class TallyTree<T>
     }
 
     /// <summary>Splits a subtree into the items before <paramref name="key"/> and those after it.</summary>
-    private static void Split(Node? at, Node key, out Node? before, out Node? after)
+    private void Split(Node? at, Node key, out Node? before, out Node? after)
     {
         if (at is null)
         {

@@ -144,4 +144,24 @@ public sealed class TallyTreeTests
 
         return deepest;
     }
+
+    [Fact]
+    public void First_EqualTimesWithATieOrder_IsTheFirstInThatOrderWhateverTheOrderOfAddition()
+    {
+        var random = new Random(5);
+        for (int trial = 0; trial < 100; trial++)
+        {
+            var tree = new TallyTree<string>(StringComparer.Ordinal);
+            var nodes = new Dictionary<string, TallyTree<string>.Node>();
+            foreach (string item in new[] { "d", "b", "e", "a", "c" }.OrderBy(_ => random.Next()))
+            {
+                nodes[item] = tree.Add(100, Tally.One, item);
+            }
+
+            tree.Add(200, Tally.One, "0"); // later: never first
+            tree.First!.Item.ShouldBe("a");
+            tree.Remove(nodes["a"]);
+            tree.First!.Item.ShouldBe("b");
+        }
+    }
 }
