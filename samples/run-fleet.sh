@@ -36,10 +36,20 @@ stop() {
 }
 trap stop EXIT
 
-# Wait until a command succeeds, at most 60 seconds.
+# Wait until a command succeeds: as long as everything started is still running (a slow, busy machine only takes
+# longer), at most READY_TIMEOUT seconds (default 600), with a line of progress every 15 seconds.
 ready() {
-  for _ in $(seq 1 120); do "$@" >/dev/null 2>&1 && return 0; sleep 0.5; done
-  echo "run-fleet: gave up waiting for: $*" >&2; return 1
+  local started=$SECONDS last=$SECONDS
+  until "$@" >/dev/null 2>&1; do
+    for pid in "${pids[@]}"; do
+      kill -0 "$pid" 2>/dev/null || { echo "run-fleet: a process it started ($pid) exited while waiting for: $*" >&2; return 1; }
+    done
+    if [ $((SECONDS - started)) -ge "${READY_TIMEOUT:-600}" ]; then
+      echo "run-fleet: gave up after ${READY_TIMEOUT:-600} s waiting for: $*" >&2; return 1
+    fi
+    if [ $((SECONDS - last)) -ge 15 ]; then echo "  still waiting ($((SECONDS - started)) s): $*"; last=$SECONDS; fi
+    sleep 0.5
+  done
 }
 
 echo "building the samples once..."

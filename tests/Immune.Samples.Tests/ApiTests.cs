@@ -241,7 +241,7 @@ public sealed class ApiTests : IAsyncLifetime
 
         HttpResponseMessage posted = await client.PostAsync("/api/immune/event", new StringContent("""{"severity":"INFO","type":"ERROR_SPIKE","message":"m"}""", System.Text.Encoding.UTF8, "application/json"));
         posted.StatusCode.ShouldBe(HttpStatusCode.OK);
-        await service.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await service.FlushAsync().WaitAsync(TimeSpan.FromSeconds(90));
         service.GetDeliveryStats().FailingSince.ShouldBe(clock.GetUtcNow());
         (await client.GetStringAsync("/healthz")).ShouldBe("Healthy"); // a blink is no news
         clock.Advance(ImmuneHealthCheck.StreamFailingThreshold + TimeSpan.FromSeconds(1));

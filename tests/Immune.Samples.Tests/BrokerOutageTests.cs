@@ -12,7 +12,7 @@ namespace Immune.Samples.Tests;
 public sealed class BrokerOutageTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan Outage = TimeSpan.FromSeconds(5);
-    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(120);
     private readonly string _stream = $"immune:outage:{Guid.NewGuid():N}";
     private readonly string _spool = Path.Combine(Path.GetTempPath(), "immune-outage", Guid.NewGuid().ToString("N"));
 

@@ -40,7 +40,7 @@ public sealed partial class FleetScriptTests
         using Process shell = Process.Start(start)!;
         Task<string> output = shell.StandardOutput.ReadToEndAsync();
         Task<string> errors = shell.StandardError.ReadToEndAsync();
-        await shell.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
+        await shell.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(15)); // a hang guard: the script waits on each host itself
 
         string printed = await output;
         shell.ExitCode.ShouldBe(0, printed + await errors);

@@ -84,7 +84,7 @@ public sealed class FleetTests(RedisFixture redis) : RedisStreamTest(redis)
         await payments.Service.PublishAsync(new NewImmuneEvent(ImmuneSeverity.Warning, ImmuneEventType.ErrorSpike, "slow"));
 
         // The host's feed reads the stream in the background: ask until it has read all three, or give up.
-        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         JsonElement health;
         do
         {

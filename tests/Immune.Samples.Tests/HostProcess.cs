@@ -9,7 +9,7 @@ namespace Immune.Samples.Tests;
 /// </summary>
 internal sealed class HostProcess : IDisposable
 {
-    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(120);
     private readonly Process _process;
 
     private HostProcess(Process process) => _process = process;

@@ -16,7 +16,7 @@ namespace Immune.Samples.Tests;
 /// </summary>
 public sealed class NatsConsumerTests : IAsyncLifetime
 {
-    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(120);
     private readonly NatsJetStreamOptions _stream = new() { StreamName = $"IMMUNE_{Guid.NewGuid():N}", SubjectPrefix = $"immune.{Guid.NewGuid():N}" };
     private NatsServer _server = null!;
     private NatsConnection _connection = null!;

@@ -12,7 +12,7 @@ namespace Immune.Samples.Tests;
 /// </summary>
 public sealed class NatsTransportTests(Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
 {
-    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(120);
     private readonly NatsJetStreamOptions _options = new() { StreamName = $"IMMUNE_{Guid.NewGuid():N}", SubjectPrefix = $"immune.{Guid.NewGuid():N}" };
     private NatsServer _server = null!;
     private NatsConnection _connection = null!;

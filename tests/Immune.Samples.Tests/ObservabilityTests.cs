@@ -127,7 +127,7 @@ public sealed partial class ObservabilityTests(RedisFixture redis) : RedisStream
 
         await using WebApplicationFactory<ImmuneFleetFeed> host = ConsumerHost(secured: false);
         HttpClient client = host.CreateClient();
-        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         string text;
         do
         {

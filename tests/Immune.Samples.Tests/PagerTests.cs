@@ -211,7 +211,7 @@ public sealed class PagerTests(RedisFixture redis) : RedisStreamTest(redis)
         HttpClient client = host.CreateClient();
         await ProduceAsync(async service => await service.PublishAsync(Critical("breach")));
 
-        await _receiver.FirstRequest.WaitAsync(TimeSpan.FromSeconds(30));
+        await _receiver.FirstRequest.WaitAsync(TimeSpan.FromSeconds(90));
         _receiver.Requests.Single().GetProperty("routing_key").GetString().ShouldBe(RoutingKey);
 
         string[] seen =

@@ -51,7 +51,7 @@ public sealed class RedisTransportTests(RedisFixture redis) : RedisStreamTest(re
 
         HttpResponseMessage response = await client.PostAsJsonAsync("/api/immune/event", new { severity = "CRITICAL", type = "POLICY_VIOLATION", message = "token reused" });
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
-        await factory.Services.GetRequiredService<ImmuneService>().FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await factory.Services.GetRequiredService<ImmuneService>().FlushAsync().WaitAsync(TimeSpan.FromSeconds(90));
 
         StreamEntry[] entries = await Db.StreamRangeAsync(StreamKey);
         entries.Select(e => (string?)e["type"]).ShouldBe([ImmuneEventTypes.EventPublished, ImmuneEventTypes.CriticalEvent]);
@@ -172,7 +172,7 @@ public sealed class RedisTransportTests(RedisFixture redis) : RedisStreamTest(re
             (await service.PublishAsync(Info($"lost {i}"))).ShouldBe(i + 1);
         }
 
-        await service.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await service.FlushAsync().WaitAsync(TimeSpan.FromSeconds(90));
         service.GetDeliveryStats().Failed.ShouldBe(3);
 
         var restored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -181,10 +181,10 @@ public sealed class RedisTransportTests(RedisFixture redis) : RedisStreamTest(re
             if (e.ConnectionType == ConnectionType.Interactive) restored.TrySetResult(); // the connection commands use, not the subscriber
         };
         await own.RestartAsync();
-        await restored.Task.WaitAsync(TimeSpan.FromSeconds(30)); // the multiplexer reconnects by itself
+        await restored.Task.WaitAsync(TimeSpan.FromSeconds(90)); // the multiplexer reconnects by itself
 
         (await service.PublishAsync(Info("after restart"))).ShouldBe(4);
-        await service.FlushAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await service.FlushAsync().WaitAsync(TimeSpan.FromSeconds(90));
 
         service.GetDeliveryStats().Delivered.ShouldBe(1);
         IDatabase db = connection.GetDatabase();

@@ -11,7 +11,7 @@ namespace Immune.Samples.Tests;
 /// </summary>
 public abstract class ServerProcess(int port) : IAsyncDisposable
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
     private Process? _process;
 
     public int Port { get; } = port;

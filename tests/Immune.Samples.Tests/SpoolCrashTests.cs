@@ -7,7 +7,7 @@ namespace Immune.Samples.Tests;
 /// </summary>
 public sealed class SpoolCrashTests : IDisposable
 {
-    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(120);
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "immune-spool-crash", Guid.NewGuid().ToString("N"));
 
     public void Dispose()
