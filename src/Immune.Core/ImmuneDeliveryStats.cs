@@ -12,7 +12,7 @@ public sealed record ImmuneDeliveryStats
     /// <summary>Gets the number of envelopes the stream accepted.</summary>
     public long Delivered { get; init; }
 
-    /// <summary>Gets the number of envelopes that failed every attempt: <see cref="FailedTimeout"/> + <see cref="FailedStreamError"/>.</summary>
+    /// <summary>Gets the number of envelopes that failed: <see cref="FailedTimeout"/> + <see cref="FailedStreamError"/> + <see cref="FailedRejected"/>.</summary>
     public long Failed { get; init; }
 
     /// <summary>Gets the number of envelopes given up without a final attempt: <see cref="DroppedQueueFull"/> + <see cref="DroppedShutdown"/> + <see cref="DroppedSpoolFull"/>.</summary>
@@ -26,6 +26,12 @@ public sealed record ImmuneDeliveryStats
 
     /// <summary>Gets the number of failed envelopes whose last attempt threw (including a stream's own cancellation).</summary>
     public long FailedStreamError { get; init; }
+
+    /// <summary>
+    /// Gets the number of envelopes the stream rejected for good (it threw <see cref="EnvelopeRejectedException"/> for
+    /// them: too large for the broker, refused by its rules); each failed at once, with no further attempt.
+    /// </summary>
+    public long FailedRejected { get; init; }
 
     /// <summary>Gets the number of envelopes shed because the queue was full (INFO and WARNING before CRITICAL).</summary>
     public long DroppedQueueFull { get; init; }

@@ -12,14 +12,23 @@ namespace Immune.Delivery;
 /// service's stop ends a backoff at once, as a shutdown. Used by the one delivery loop, one batch at a time.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Deadlines need a try: an envelope fails for its deadline only when the stream was tried and failed at or after that
 /// deadline — its own attempt, or the attempt of the head it waited behind. A clock that jumps while nothing was
 /// attempted (a fake clock in a test, a machine resumed from suspend) takes nothing: the next attempt decides. When a
 /// retry's backoff would cross the head's deadline, the wait ends at the deadline and one more attempt, with its full
 /// publish timeout, is made; no attempt starts after a failed one that came at or after the deadline.
+/// </para>
+/// <para>
+/// Rejections are final: the envelopes a call's <see cref="EnvelopeRejectedException"/> names (all of the call's when it
+/// names none) fail at once as <c>rejected</c>, in their place in the order, and the rest of the call is sent again at
+/// once, without them. A rejection naming none of the call's envelopes is a plain failure.
+/// </para>
 /// </remarks>
 internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, TimeProvider timeProvider, DeliveryReporter reporter, StreamHealth health, Func<double> jitter, CancellationToken stop)
 {
+    private readonly bool[] _rejected = new bool[options.MaxBatchSize]; // of the batch in hand: refused for good, to be claimed in their place
+
     /// <summary>
     /// Takes the final result of <paramref name="count"/> envelopes from index <paramref name="from"/> of the batch;
     /// <see langword="false"/> when disposal abandoned the batch meanwhile (then it counted them).
@@ -36,8 +45,21 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
     public async ValueTask<bool> DeliverAsync(BatchInHand batch, ReadOnlyMemory<EventEnvelope> envelopes, ReadOnlyMemory<long> deadlines, Claim claim)
     {
         int count = envelopes.Length;
+        Array.Clear(_rejected, 0, count);
         for (int next = 0; next < count;)
         {
+            int rejected = RunOf(_rejected, next, count, true);
+            if (rejected > 0)
+            {
+                if (!claim(next, rejected, new Settlement(Outcome.FailedRejected, 1, null, TimeSpan.Zero)))
+                {
+                    return false;
+                }
+
+                next += rejected;
+                continue;
+            }
+
             // Envelopes whose deadline passed by the stream's latest failed attempt waited behind a head that was tried
             // after it: they fail without a try of their own.
             int expired = ExpiredBy(health.LastFailedAt, deadlines.Span, next, count - next);
@@ -52,8 +74,9 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
                 continue;
             }
 
+            int end = next + RunOf(_rejected, next, count, false); // a call never carries an envelope already refused
             long started = timeProvider.GetTimestamp();
-            StreamCall.Run run = await call.InvokeAsync(envelopes[next..], deadlines[next..]).ConfigureAwait(false);
+            StreamCall.Run run = Resolve(await call.InvokeAsync(envelopes[next..end], deadlines[next..end]).ConfigureAwait(false), envelopes, next, end);
             health.Observe(run, timeProvider.GetTimestamp());
             if (run.Delivered > 0 && !claim(next, run.Delivered, new Settlement(Outcome.Delivered, 1, null, timeProvider.GetElapsedTime(started))))
             {
@@ -61,10 +84,10 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
             }
 
             next += run.Delivered;
-            if (run.Next.Outcome != Outcome.Delivered)
+            if (run.Next.Outcome is not (Outcome.Delivered or Outcome.FailedRejected))
             {
-                // The next envelope (or the rest of the batch) failed its first attempt: retry it alone (or whole).
-                next = await RetryAsync(batch, envelopes, deadlines, next, call.Batches ? count - next : 1, run.Next, started, claim).ConfigureAwait(false);
+                // The next envelope (or the rest of the call) failed its first attempt: retry it alone (or whole).
+                next = await RetryAsync(batch, envelopes, deadlines, next, call.Batches ? end - next : 1, run.Next, started, claim).ConfigureAwait(false);
                 if (next < 0)
                 {
                     return false;
@@ -78,7 +101,8 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
     /// <summary>
     /// Retries the unit at <paramref name="from"/> until it is delivered or runs out of attempts or time; those of its
     /// envelopes whose deadline passed by a failed attempt fail with that attempt's reason, and the rest goes on.
-    /// Returns where the batch goes on, or -1 when disposal took the batch.
+    /// Returns where the batch goes on, or -1 when disposal took the batch. A rejection ends the retries: the caller
+    /// claims the rejected envelopes in their place and sends the rest again.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> RetryAsync(BatchInHand batch, ReadOnlyMemory<EventEnvelope> envelopes, ReadOnlyMemory<long> deadlines, int from, int unit, Attempt outcome, long started, Claim claim)
@@ -126,11 +150,67 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
                 }
             }
 
-            StreamCall.Run retry = await call.InvokeAsync(envelopes.Slice(from, unit), deadlines.Slice(from, unit)).ConfigureAwait(false);
+            StreamCall.Run retry = Resolve(await call.InvokeAsync(envelopes.Slice(from, unit), deadlines.Slice(from, unit)).ConfigureAwait(false), envelopes, from, from + unit);
             health.Observe(retry, timeProvider.GetTimestamp());
+            if (retry.Next.Outcome == Outcome.FailedRejected)
+            {
+                return from; // the caller claims the rejected in their place and sends the rest again at once
+            }
+
             outcome = retry.Next;
             attempt++;
         }
+    }
+
+    /// <summary>
+    /// Marks the envelopes of the call [<paramref name="from"/>, <paramref name="end"/>) that a rejection names (after
+    /// those the run delivered); a rejection that names none of them is a plain failure of the call.
+    /// </summary>
+    private StreamCall.Run Resolve(StreamCall.Run run, ReadOnlyMemory<EventEnvelope> envelopes, int from, int end)
+    {
+        if (run.Next.Outcome != Outcome.FailedRejected || run.Next.Exception is not EnvelopeRejectedException rejection)
+        {
+            return run;
+        }
+
+        int first = from + run.Delivered;
+        int last = call.Batches ? end : first + 1; // a plain stream's call carried one envelope
+        bool any = false;
+        ReadOnlySpan<EventEnvelope> span = envelopes.Span;
+        for (int i = first; i < last; i++)
+        {
+            if (rejection.EnvelopeIds.Count == 0 || Names(rejection.EnvelopeIds, span[i].Id))
+            {
+                _rejected[i] = any = true;
+            }
+        }
+
+        return any ? run : run with { Next = new Attempt(Outcome.FailedStreamError, rejection) };
+    }
+
+    private static bool Names(IReadOnlyList<string> ids, string id)
+    {
+        for (int i = 0; i < ids.Count; i++)
+        {
+            if (string.Equals(ids[i], id, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Counts the envelopes from <paramref name="from"/> whose rejection mark is <paramref name="marked"/>, up to <paramref name="count"/>.</summary>
+    private static int RunOf(bool[] rejected, int from, int count, bool marked)
+    {
+        int run = 0;
+        while (from + run < count && rejected[from + run] == marked)
+        {
+            run++;
+        }
+
+        return run;
     }
 
     private Settlement Final(in Attempt outcome, int attempts, long started)

@@ -86,7 +86,7 @@ internal sealed class DeliveryReporter(ILogger logger, ImmuneMetrics metrics, Ti
             case Outcome.Delivered:
                 metrics.Delivered(count, delivery.Duration);
                 break;
-            case Outcome.FailedTimeout or Outcome.FailedStreamError:
+            case Outcome.FailedTimeout or Outcome.FailedStreamError or Outcome.FailedRejected:
                 string reason = Reasons.Of(delivery.Outcome);
                 metrics.Failed(reason, count);
                 if (_failureLog.TryAcquire(count, out long suppressed))

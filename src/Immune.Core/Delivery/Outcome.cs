@@ -6,5 +6,6 @@ internal enum Outcome : byte
     Delivered,
     FailedTimeout,
     FailedStreamError,
+    FailedRejected,
     DroppedShutdown,
 }

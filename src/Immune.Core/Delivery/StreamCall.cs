@@ -131,6 +131,7 @@ internal sealed class StreamCall : IValueTaskSource<StreamCall.Run>, IDisposable
     {
         OperationCanceledException when _stop.IsCancellationRequested => new Attempt(Outcome.DroppedShutdown, null),
         TimeoutException => new Attempt(Outcome.FailedTimeout, exception),
+        EnvelopeRejectedException => new Attempt(Outcome.FailedRejected, exception),
         _ => new Attempt(Outcome.FailedStreamError, exception),
     };
 

@@ -52,10 +52,13 @@ internal sealed class StreamHealth(TimeProvider timeProvider, DeliveryReporter r
         reporter.StreamRecovered(duration, attempts, backlog());
     }
 
-    /// <summary>Tells what one run of calls showed, which ended at <paramref name="at"/>: its successes first, then how the next attempt ended.</summary>
+    /// <summary>
+    /// Tells what one run of calls showed, which ended at <paramref name="at"/>: its successes first, then how the next
+    /// attempt ended. A rejection of envelopes is no failure of the stream: the broker answered.
+    /// </summary>
     public void Observe(in StreamCall.Run run, long at)
     {
-        if (run.Delivered > 0 || run.Next.Outcome == Outcome.Delivered)
+        if (run.Delivered > 0 || run.Next.Outcome is Outcome.Delivered or Outcome.FailedRejected)
         {
             Succeeded();
         }

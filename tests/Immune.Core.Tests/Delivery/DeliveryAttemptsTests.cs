@@ -224,4 +224,68 @@ public sealed class DeliveryAttemptsTests : IDisposable
         _claims.ShouldBe([(0, 1, Outcome.FailedStreamError, 2), (1, 2, Outcome.FailedTimeout, 0)]);
         stream.CallCount.ShouldBe(2); // only the head was ever tried
     }
+
+    [Fact]
+    public async Task BatchStream_RejectsOneEnvelope_ItFailsAtOnceInItsPlace_AndTheRestIsSentAgainAtOnce()
+    {
+        var stream = new ScriptedBatchStream((number, _, _) => number == 1 ? ValueTask.FromException(new EnvelopeRejectedException("too large", ["evt_3"])) : ValueTask.CompletedTask);
+
+        bool delivered = await Deliver(stream, Options(), 5).WaitAsync(Events.HangGuard);
+
+        delivered.ShouldBeTrue();
+        _claims.ShouldBe([(0, 2, Outcome.Delivered, 1), (2, 1, Outcome.FailedRejected, 1), (3, 2, Outcome.Delivered, 1)]);
+        stream.Calls.Select(c => c.Length).ShouldBe([5, 2, 2]); // no backoff, and never the rejected one again
+    }
+
+    [Fact]
+    public async Task BatchStream_RejectsWithoutIds_EveryEnvelopeOfTheCallFails()
+    {
+        var stream = new ScriptedBatchStream((_, _, _) => ValueTask.FromException(new EnvelopeRejectedException()));
+
+        (await Deliver(stream, Options(), 4).WaitAsync(Events.HangGuard)).ShouldBeTrue();
+
+        _claims.ShouldBe([(0, 4, Outcome.FailedRejected, 1)]);
+        stream.Calls.Count.ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task BatchStream_RejectsDuringARetry_TheRejectedFailAndTheRestGoesOn()
+    {
+        var stream = new ScriptedBatchStream((number, _, _) => number switch
+        {
+            1 => ValueTask.FromException(new IOException("reset")),
+            2 => ValueTask.FromException(new EnvelopeRejectedException(null, ["evt_1", "evt_4"])),
+            _ => ValueTask.CompletedTask,
+        });
+
+        Task<bool> delivering = Deliver(stream, Options(), 4);
+        await PassBackoff(TimeSpan.FromSeconds(1));
+
+        (await delivering.WaitAsync(Events.HangGuard)).ShouldBeTrue();
+        _claims.ShouldBe([(0, 1, Outcome.FailedRejected, 1), (1, 2, Outcome.Delivered, 1), (3, 1, Outcome.FailedRejected, 1)]);
+        stream.Calls.Select(c => c.Length).ShouldBe([4, 4, 2]);
+    }
+
+    [Fact]
+    public async Task PlainStream_RejectsOneEnvelope_ItFailsAlone_TheNextIsSentAtOnce()
+    {
+        var stream = new ScriptedStream(call => call.Envelope.Id == "evt_2" ? ValueTask.FromException(new EnvelopeRejectedException("refused by a rule")) : ValueTask.CompletedTask);
+
+        (await Deliver(stream, Options(), 3).WaitAsync(Events.HangGuard)).ShouldBeTrue();
+
+        _claims.ShouldBe([(0, 1, Outcome.Delivered, 1), (1, 1, Outcome.FailedRejected, 1), (2, 1, Outcome.Delivered, 1)]);
+        stream.CallCount.ShouldBe(3);
+    }
+
+    [Fact]
+    public async Task ARejectionNamingNoEnvelopeOfTheCall_IsAPlainFailure_RetriedAfterTheBackoff()
+    {
+        var stream = new ScriptedBatchStream((number, _, _) => number == 1 ? ValueTask.FromException(new EnvelopeRejectedException(null, ["evt_someone_elses"])) : ValueTask.CompletedTask);
+
+        Task<bool> delivering = Deliver(stream, Options(), 3);
+        await PassBackoff(TimeSpan.FromSeconds(1));
+
+        (await delivering.WaitAsync(Events.HangGuard)).ShouldBeTrue();
+        _claims.ShouldBe([(0, 3, Outcome.Delivered, 2)]);
+    }
 }
