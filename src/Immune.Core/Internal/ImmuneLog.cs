@@ -47,4 +47,28 @@ internal static partial class ImmuneLog
     [LoggerMessage(EventId = 10, EventName = "StreamRecovered", Level = LogLevel.Information,
         Message = "The event stream recovered after {Duration} and {FailedAttempts} failed attempt(s); {Waiting} envelope(s) were waiting.")]
     public static partial void StreamRecovered(ILogger logger, TimeSpan duration, long failedAttempts, long waiting);
+
+    [LoggerMessage(EventId = 11, EventName = "FeedFailing", Level = LogLevel.Warning,
+        Message = "The feed {Feed} failed {Failures} time(s) in a row ({Error}); it goes on, next in {Delay}.")]
+    public static partial void FeedFailing(ILogger logger, string feed, long failures, string error, TimeSpan delay, Exception exception);
+
+    [LoggerMessage(EventId = 12, EventName = "FeedRecovered", Level = LogLevel.Information,
+        Message = "The feed {Feed} reads again after {Duration} and {Failures} failed attempt(s).")]
+    public static partial void FeedRecovered(ILogger logger, string feed, TimeSpan duration, long failures);
+
+    [LoggerMessage(EventId = 13, EventName = "PageFailed", Level = LogLevel.Warning,
+        Message = "The pager did not take the {Action} of {DedupKey} ({Error}); it stays pending and is sent when the pager answers. {Suppressed} other failure(s) since the last report.")]
+    public static partial void PageFailed(ILogger logger, string action, string dedupKey, string error, long suppressed, Exception exception);
+
+    [LoggerMessage(EventId = 14, EventName = "PageRefused", Level = LogLevel.Error,
+        Message = "The pager refused the {Action} of {DedupKey}: {Reason}. It is not recorded as sent and not retried.")]
+    public static partial void PageRefused(ILogger logger, string action, string dedupKey, string reason);
+
+    [LoggerMessage(EventId = 15, EventName = "EntryDeadLettered", Level = LogLevel.Error,
+        Message = "The entry {Entry} of {Stream} is no envelope and was moved to {DeadLetter}: {Reason}.")]
+    public static partial void EntryDeadLettered(ILogger logger, string entry, string stream, string deadLetter, string reason);
+
+    [LoggerMessage(EventId = 16, EventName = "EntriesLost", Level = LogLevel.Error,
+        Message = "The feed {Feed} found {Count} entr(ies) gone from {Stream} before it read them (trimmed or discarded by the broker).")]
+    public static partial void EntriesLost(ILogger logger, string feed, long count, string stream);
 }
