@@ -31,6 +31,7 @@ public abstract class ImmuneFeed
     private long? _lag;
     private long? _pending;
     private long _lost;
+    private long _read;
     private long _nextFailureLog;
     private int _running;
 
@@ -68,6 +69,7 @@ public abstract class ImmuneFeed
             {
                 Name = Name,
                 LastReadAt = _lastReadAt,
+                Read = _read,
                 FailingSince = _failingSince,
                 Failures = _failures,
                 LastError = _lastError,
@@ -100,7 +102,7 @@ public abstract class ImmuneFeed
                 try
                 {
                     int read = await ReadAsync(cancellationToken).ConfigureAwait(false);
-                    Succeeded();
+                    Succeeded(read);
                     wait = read > 0 ? TimeSpan.Zero : _pollInterval;
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -174,7 +176,17 @@ public abstract class ImmuneFeed
     protected void ReportDeadLettered(string entry, string stream, string deadLetter, string reason)
         => Quietly(() => ImmuneLog.EntryDeadLettered(_logger, entry, stream, deadLetter, reason));
 
-    private void Succeeded()
+    /// <summary>Reads once, as the loop does, and records it: for tests and tools that drive a feed step by step.</summary>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>How many entries were read.</returns>
+    internal async Task<int> ReadOnceAsync(CancellationToken cancellationToken = default)
+    {
+        int read = await ReadAsync(cancellationToken).ConfigureAwait(false);
+        Succeeded(read);
+        return read;
+    }
+
+    private void Succeeded(int read)
     {
         DateTimeOffset now = TimeProvider.GetUtcNow();
         long failures;
@@ -182,6 +194,7 @@ public abstract class ImmuneFeed
         lock (_gate)
         {
             _lastReadAt = now;
+            _read += Math.Max(0, read);
             failures = _failures;
             duration = failures > 0 ? TimeProvider.GetElapsedTime(_failingFrom) : TimeSpan.Zero;
             (_failures, _failingSince, _lastError) = (0, null, null);

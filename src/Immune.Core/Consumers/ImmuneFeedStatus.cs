@@ -15,6 +15,9 @@ public sealed record ImmuneFeedStatus
     /// </summary>
     public DateTimeOffset? LastReadAt { get; init; }
 
+    /// <summary>Gets how many entries the feed has read since it started.</summary>
+    public long Read { get; init; }
+
     /// <summary>Gets when the current run of failed reads began; null while the last read succeeded.</summary>
     public DateTimeOffset? FailingSince { get; init; }
 

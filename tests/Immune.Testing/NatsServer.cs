@@ -1,4 +1,4 @@
-namespace Immune.Samples.Tests;
+namespace Immune.Testing;
 
 /// <summary>
 /// A real <c>nats-server</c> with JetStream on 127.0.0.1 and a free port, its store in a directory of its own (so what
@@ -14,14 +14,6 @@ public sealed class NatsServer : ServerProcess
     }
 
     public string Url => $"nats://127.0.0.1:{Port}";
-
-    /// <summary>Connects a client to the server.</summary>
-    public async Task<NATS.Client.Core.NatsConnection> ConnectAsync()
-    {
-        var connection = new NATS.Client.Core.NatsConnection(NATS.Client.Core.NatsOpts.Default with { Url = Url });
-        await connection.ConnectAsync();
-        return connection;
-    }
 
     public static async Task<NatsServer> StartAsync()
     {

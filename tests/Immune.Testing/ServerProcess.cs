@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Immune.Samples.Tests;
+namespace Immune.Testing;
 
 /// <summary>
 /// A real server started from PATH as a child process on 127.0.0.1 and a free port, for the tests and the benchmarks:

@@ -1,0 +1,79 @@
+using StackExchange.Redis;
+
+namespace Immune.Redis;
+
+/// <summary>
+/// Trims a Redis stream without ever dropping what a consumer group still needs: below the lowest entry any group has
+/// pending or not yet been handed (<c>XTRIM MINID ~</c>), and never below <see cref="RedisStreamsOptions.MinRetention"/>
+/// ago; a stream without groups keeps <see cref="RedisStreamsOptions.UngroupedMaxLength"/> entries (<c>MAXLEN ~</c>).
+/// One trim at a time, in the background, at most once per <see cref="RedisStreamsOptions.TrimInterval"/>; a trim that
+/// fails is tried again at the next interval.
+/// </summary>
+internal sealed class StreamTrim(IConnectionMultiplexer redis, RedisStreamsOptions options, TimeProvider timeProvider)
+{
+    private long _last; // when the last trim started (a timestamp); 0 before the first
+    private int _running;
+
+    /// <summary>Starts a trim when one is due and none is running; never waits for it.</summary>
+    public void IfDue()
+    {
+        long last = Volatile.Read(ref _last);
+        if (last != 0 && timeProvider.GetElapsedTime(last) < options.TrimInterval)
+        {
+            return;
+        }
+
+        if (Interlocked.Exchange(ref _running, 1) == 0)
+        {
+            Volatile.Write(ref _last, Math.Max(1, timeProvider.GetTimestamp()));
+            _ = RunAsync().ContinueWith(static (t, state) =>
+            {
+                _ = t.Exception; // observed: a failed trim waits for the next interval
+                Volatile.Write(ref ((StreamTrim)state!)._running, 0);
+            }, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>Trims now.</summary>
+    public async Task RunAsync()
+    {
+        IDatabase db = redis.GetDatabase();
+        StreamGroupInfo[] groups;
+        try
+        {
+            groups = await db.StreamGroupInfoAsync(options.StreamKey).ConfigureAwait(false);
+        }
+        catch (RedisServerException exception) when (exception.Message.Contains("no such key", StringComparison.OrdinalIgnoreCase))
+        {
+            return; // no stream yet
+        }
+
+        if (groups.Length == 0)
+        {
+            await db.StreamTrimAsync(options.StreamKey, (int)Math.Min(int.MaxValue, options.UngroupedMaxLength), useApproximateMaxLength: true).ConfigureAwait(false);
+            return;
+        }
+
+        long retainFrom = timeProvider.GetUtcNow().ToUnixTimeMilliseconds() - (long)options.MinRetention.TotalMilliseconds;
+        StreamId keepFrom = new(Math.Max(0, retainFrom), 0);
+        foreach (StreamGroupInfo group in groups)
+        {
+            StreamId needed = StreamId.Parse(group.LastDeliveredId);
+            if (group.PendingMessageCount > 0)
+            {
+                StreamPendingInfo pending = await db.StreamPendingAsync(options.StreamKey, group.Name).ConfigureAwait(false);
+                if (!pending.LowestPendingMessageId.IsNull)
+                {
+                    needed = StreamId.Min(needed, StreamId.Parse(pending.LowestPendingMessageId!));
+                }
+            }
+
+            keepFrom = StreamId.Min(keepFrom, needed);
+        }
+
+        if (keepFrom.Milliseconds > 0 || keepFrom.Sequence > 0)
+        {
+            await db.ExecuteAsync("XTRIM", options.StreamKey, "MINID", "~", keepFrom.ToString()).ConfigureAwait(false);
+        }
+    }
+}

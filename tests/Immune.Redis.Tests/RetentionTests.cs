@@ -1,0 +1,130 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
+
+namespace Immune.Redis.Tests;
+
+/// <summary>
+/// Retention never drops what a consumer group has not read: the producers' trim keeps every entry a group has pending
+/// or not yet been handed; a stream without groups keeps its cap; and when entries go anyway (an operator's XTRIM), the
+/// consumer that finds the gap says how many it lost.
+/// </summary>
+[Collection(nameof(RedisCollection))]
+public sealed class RetentionTests(RedisFixture redis) : RedisStreamTest(redis)
+{
+    private RedisStreamsOptions Trimming(Action<RedisStreamsOptions>? more = null) => Options(o =>
+    {
+        o.MinRetention = TimeSpan.Zero; // trim all that the groups allow
+        o.UngroupedMaxLength = 1_000;
+        more?.Invoke(o);
+    });
+
+    private RedisConsumerGroup Group(string name = "pager", int batch = 500)
+        => new(Connection, null, Trimming(o => { o.ConsumerName = name; o.BatchSize = batch; }), NullLogger<RedisConsumerGroup>.Instance);
+
+    private async Task PublishManyAsync(RedisStreamsEventStream stream, int from, int count)
+    {
+        await using var service = new ImmuneService(stream, new ImmuneOptions { QueueCapacity = 100_000 });
+        for (int i = from; i < from + count; i++)
+        {
+            await service.PublishAsync(Info($"e{i}"));
+        }
+
+        await service.FlushAsync().WaitAsync(HangGuard);
+        service.GetDeliveryStats().Delivered.ShouldBe(count);
+    }
+
+    [Fact]
+    public async Task AGroupDownWhileMoreArriveThanTheOldCap_ReadsEveryEntryWhenItReturns_InOrder_NoneTwice()
+    {
+        var stream = new RedisStreamsEventStream(Connection, Trimming());
+        RedisConsumerGroup consumer = Group();
+        await consumer.EnsureGroupAsync();
+        await PublishManyAsync(stream, 0, 100);
+        (await consumer.ReadOnceAsync()).ShouldBe(100); // read and acknowledged: these may go
+
+        await PublishManyAsync(stream, 100, 15_000); // the consumer is down meanwhile
+        await stream.TrimAsync();
+
+        long length = await Db.StreamLengthAsync(StreamKey);
+        length.ShouldBeLessThan(15_100); // what the group read went
+        string[] kept = [.. (await Db.StreamRangeAsync(StreamKey)).Select(e => ImmuneJson.DeserializeEnvelope((string)e["envelope"]!))
+            .Select(e => e.Payload.Message).SkipWhile(m => m != "e100")];
+        kept.ShouldBe(Enumerable.Range(100, 15_000).Select(i => $"e{i}")); // every unread entry is there, in order, once
+
+        while (await consumer.ReadOnceAsync() > 0)
+        {
+        }
+
+        ImmuneFeedStatus status = consumer.GetStatus();
+        (status.Read, status.Lost, status.Pending, status.Lag).ShouldBe((15_100L, 0L, 0L, (long?)0));
+    }
+
+    [Fact]
+    public async Task AnEntryPendingWithADeadConsumer_IsNeverTrimmed()
+    {
+        var stream = new RedisStreamsEventStream(Connection, Trimming());
+        await Group().EnsureGroupAsync();
+        await PublishManyAsync(stream, 0, 10);
+        StreamEntry[] taken = await Db.StreamReadGroupAsync(StreamKey, "immune-consumers", "dead", StreamPosition.NewMessages, 1);
+        await Db.StreamReadGroupAsync(StreamKey, "immune-consumers", "alive", StreamPosition.NewMessages, 100);
+        await Db.StreamAcknowledgeAsync(StreamKey, "immune-consumers", [.. (await Db.StreamRangeAsync(StreamKey)).Skip(1).Select(e => e.Id)]);
+        await PublishManyAsync(stream, 10, 3_000);
+
+        await stream.TrimAsync();
+
+        (await Db.StreamRangeAsync(StreamKey, taken[0].Id, taken[0].Id)).ShouldHaveSingleItem(); // still there for whoever reclaims it
+    }
+
+    [Fact]
+    public async Task MinRetention_KeepsWhatEveryGroupRead_ForAConsumerThatRebuildsItsView()
+    {
+        var stream = new RedisStreamsEventStream(Connection, Trimming(o => o.MinRetention = TimeSpan.FromHours(1)));
+        RedisConsumerGroup consumer = Group();
+        await consumer.EnsureGroupAsync();
+        await PublishManyAsync(stream, 0, 2_000);
+        while (await consumer.ReadOnceAsync() > 0)
+        {
+        }
+
+        await stream.TrimAsync();
+
+        (await Db.StreamLengthAsync(StreamKey)).ShouldBe(2_000);
+    }
+
+    [Fact]
+    public async Task AStreamWithoutGroups_KeepsItsCap()
+    {
+        var stream = new RedisStreamsEventStream(Connection, Trimming(o => o.UngroupedMaxLength = 100));
+        await PublishManyAsync(stream, 0, 3_000);
+
+        await stream.TrimAsync();
+
+        (await Db.StreamLengthAsync(StreamKey)).ShouldBeInRange(100, 300); // MAXLEN ~ trims whole macro nodes
+    }
+
+    [Fact]
+    public async Task AnOperatorTrimsPastAGroupThatIsBehind_TheGroupAndTheFleetFeedCountWhatTheyLost()
+    {
+        var stream = new RedisStreamsEventStream(Connection, Trimming());
+        RedisConsumerGroup consumer = Group(batch: 10);
+        await consumer.EnsureGroupAsync();
+        var feed = new RedisFleetFeed(Connection, new ImmuneFleetView(), Trimming(o => o.BatchSize = 10), NullLogger<RedisFleetFeed>.Instance);
+        await PublishManyAsync(stream, 0, 50);
+        (await consumer.ReadOnceAsync()).ShouldBe(10);
+        (await feed.ReadOnceAsync()).ShouldBe(10);
+
+        await Db.ExecuteAsync("XTRIM", StreamKey, "MAXLEN", "15"); // exactly: 25 unread entries of each reader go
+
+        while (await consumer.ReadOnceAsync() > 0)
+        {
+        }
+
+        while (await feed.ReadOnceAsync() > 0)
+        {
+        }
+
+        (consumer.GetStatus().Lost, consumer.GetStatus().Read).ShouldBe((25L, 25L));
+        (feed.GetStatus().Lost, feed.GetStatus().Read).ShouldBe((25L, 25L));
+        consumer.GetStatus().Lag.ShouldBe(0);
+    }
+}
