@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Immune.Samples.Nats;
-using Immune.Samples.Tests;
+using Immune.Testing;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 

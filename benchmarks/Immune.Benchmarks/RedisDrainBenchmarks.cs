@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Immune.Samples.Redis;
-using Immune.Samples.Tests;
+using Immune.Testing;
 using StackExchange.Redis;
 
 namespace Immune.Benchmarks;

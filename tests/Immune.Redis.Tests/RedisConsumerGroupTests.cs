@@ -1,3 +1,4 @@
+using Immune.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 

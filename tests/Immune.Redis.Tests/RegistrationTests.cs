@@ -1,3 +1,4 @@
+using Immune.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 

@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 
-namespace Immune.Redis.Tests;
+namespace Immune.Testing;
 
 /// <summary>A pager that records every action it took, with the event's time, and can be told to be down or to refuse.</summary>
-internal sealed class RecordingPager : IImmunePager
+public sealed class RecordingPager : IImmunePager
 {
     private readonly ConcurrentQueue<Action> _sent = new();
     private int _calls;

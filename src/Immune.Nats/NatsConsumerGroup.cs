@@ -1,0 +1,167 @@
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
+namespace Immune.Nats;
+
+/// <summary>
+/// One consumer of the stream's durable pull consumer (<see cref="NatsJetStreamOptions.Group"/>), which every consumer
+/// process shares: each message is handled by one of them, through <see cref="ImmunePaging"/> when paging is on, and
+/// acknowledged after; a message a dead consumer held unacknowledged goes to another after
+/// <see cref="NatsJetStreamOptions.ReclaimAfter"/>. A message that is no envelope is copied to
+/// <see cref="NatsJetStreamOptions.DeadLetterSubject"/> (a stream of its own) with the reason in a header, then
+/// acknowledged, so it never blocks the rest.
+/// </summary>
+/// <remarks>
+/// When a message cannot be handled (the pager is down), it and the rest of the read are handed back at once (not
+/// acknowledged) and the read fails: the feed backs off, and the message comes again until the pager takes it. It tells
+/// how far behind the group is (<see cref="ImmuneFeedStatus.Lag"/>, <see cref="ImmuneFeedStatus.Pending"/>) and counts
+/// messages gone before the group read them (<see cref="ImmuneFeedStatus.Lost"/>).
+/// </remarks>
+public sealed class NatsConsumerGroup : ImmuneFeed
+{
+    private readonly INatsConnection _connection;
+    private readonly NatsJSContext _js;
+    private readonly NatsJetStreamOptions _options;
+    private readonly ImmunePaging? _paging;
+    private INatsJSConsumer? _consumer;
+
+    /// <summary>Creates a consumer of the group.</summary>
+    /// <param name="connection">The connection. Must not be null.</param>
+    /// <param name="paging">Pages on-call for each envelope; null to consume without paging.</param>
+    /// <param name="options">The options; null for the defaults. The consumer keeps a copy.</param>
+    /// <param name="logger">The logger; null for none.</param>
+    /// <param name="timeProvider">The clock; null for <see cref="TimeProvider.System"/>.</param>
+    /// <exception cref="ArgumentException">An option is invalid; the message names every invalid option.</exception>
+    public NatsConsumerGroup(INatsConnection connection, ImmunePaging? paging, NatsJetStreamOptions? options = null, ILogger<NatsConsumerGroup>? logger = null, TimeProvider? timeProvider = null)
+        : this(connection, paging, (options?.Clone() ?? new NatsJetStreamOptions()).Validated(), logger, timeProvider, validated: true)
+    {
+    }
+
+    private NatsConsumerGroup(INatsConnection connection, ImmunePaging? paging, NatsJetStreamOptions options, ILogger? logger, TimeProvider? timeProvider, bool validated)
+        : base($"nats {options.StreamName} group {options.Group}", options.PollInterval, logger, timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        (_connection, _paging, _options) = (connection, paging, options);
+        _js = new NatsJSContext(connection);
+    }
+
+    /// <summary>Gets the durable consumer's settings.</summary>
+    /// <param name="options">The options. Must not be null.</param>
+    /// <returns>The consumer's configuration.</returns>
+    public static ConsumerConfig ConsumerConfig(NatsJetStreamOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new ConsumerConfig(options.Group)
+        {
+            DurableName = options.Group,
+            AckPolicy = ConsumerConfigAckPolicy.Explicit,
+            AckWait = options.ReclaimAfter,
+            DeliverPolicy = ConsumerConfigDeliverPolicy.All,
+            FilterSubject = $"{options.SubjectPrefix}.>", // one filter: Debian's nats-server 2.9 ignores several
+            MaxAckPending = 10_000,
+        };
+    }
+
+    /// <summary>Creates (or brings to these settings) the stream when <see cref="NatsJetStreamOptions.CreateStream"/> is on, the dead-letter stream and the durable consumer.</summary>
+    /// <param name="cancellationToken">Cancels the calls.</param>
+    /// <returns>A task that completes when they are there.</returns>
+    public async Task EnsureConsumerAsync(CancellationToken cancellationToken = default)
+    {
+        if (_options.CreateStream)
+        {
+            await _js.CreateOrUpdateStreamAsync(NatsJetStreamEventStream.StreamConfig(_options), cancellationToken).ConfigureAwait(false);
+        }
+
+        await _js.CreateOrUpdateStreamAsync(new StreamConfig($"{_options.StreamName}_DEAD", [_options.DeadLetterSubject]) { Storage = StreamConfigStorage.File, NumReplicas = _options.Replicas }, cancellationToken).ConfigureAwait(false);
+        _consumer = await _js.CreateOrUpdateConsumerAsync(_options.StreamName, ConsumerConfig(_options), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<int> ReadAsync(CancellationToken cancellationToken)
+    {
+        if (_consumer is null)
+        {
+            await EnsureConsumerAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await ReadMessagesAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (NatsJSApiException)
+        {
+            _consumer = null; // the consumer or the stream is gone: made again at the next read
+            throw;
+        }
+    }
+
+    private async Task<int> ReadMessagesAsync(CancellationToken cancellationToken)
+    {
+        await CountLostAsync(cancellationToken).ConfigureAwait(false);
+        var messages = new List<NatsJSMsg<byte[]>>(_options.BatchSize);
+        await foreach (NatsJSMsg<byte[]> message in _consumer!.FetchNoWaitAsync(new NatsJSFetchOpts { MaxMsgs = _options.BatchSize }, NatsRawSerializer<byte[]>.Default, cancellationToken).ConfigureAwait(false))
+        {
+            messages.Add(message);
+        }
+
+        for (int i = 0; i < messages.Count; i++)
+        {
+            try
+            {
+                await HandleAsync(messages[i], cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                // Hand it and the rest back at once, in order: they come again at the next read.
+                for (int j = i; j < messages.Count; j++)
+                {
+                    await messages[j].NakAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
+                }
+
+                throw;
+            }
+
+            await messages[i].AckAsync(new AckOpts { DoubleAck = true }, cancellationToken).ConfigureAwait(false); // confirmed: the floor the trim reads has moved
+        }
+
+        await _consumer.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        ReportBacklog((long)_consumer.Info.NumPending, _consumer.Info.NumAckPending);
+        return messages.Count;
+    }
+
+    /// <summary>Counts the messages gone from the stream (by its age limit, or an operator) before the group read them.</summary>
+    private async Task CountLostAsync(CancellationToken cancellationToken)
+    {
+        await _consumer!.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        ulong delivered = _consumer.Info.Delivered.StreamSeq;
+        INatsJSStream stream = await _js.GetStreamAsync(_options.StreamName, cancellationToken: cancellationToken).ConfigureAwait(false);
+        ulong first = stream.Info.State.FirstSeq;
+        if (stream.Info.State.Messages > 0 && first > delivered + 1)
+        {
+            ReportLost((long)(first - delivered - 1), _options.StreamName);
+        }
+    }
+
+    private async Task HandleAsync(NatsJSMsg<byte[]> message, CancellationToken cancellationToken)
+    {
+        EventEnvelope envelope;
+        try
+        {
+            envelope = ImmuneJson.DeserializeEnvelope(message.Data ?? []);
+        }
+        catch (System.Text.Json.JsonException exception)
+        {
+            var headers = new NatsHeaders { ["Immune-Error"] = exception.Message, ["Immune-Subject"] = message.Subject };
+            (await _js.PublishAsync(_options.DeadLetterSubject, message.Data ?? [], NatsRawSerializer<byte[]>.Default, headers: headers, cancellationToken: cancellationToken).ConfigureAwait(false)).EnsureSuccess();
+            ReportDeadLettered(message.Metadata?.Sequence.Stream.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?", _options.StreamName, _options.DeadLetterSubject, exception.Message);
+            return;
+        }
+
+        if (_paging is not null)
+        {
+            await _paging.HandleAsync(envelope, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

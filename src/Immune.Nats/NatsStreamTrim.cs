@@ -1,0 +1,106 @@
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+
+namespace Immune.Nats;
+
+/// <summary>
+/// Trims a JetStream stream without ever dropping what a durable consumer (a group) still needs: it purges below the
+/// lowest acknowledgement floor of the durable consumers, and never below <see cref="NatsJetStreamOptions.MinRetention"/>
+/// ago; a stream without durable consumers keeps its newest <see cref="NatsJetStreamOptions.UngroupedMaxMessages"/>. So
+/// a full stream (<c>discard new</c>) gets room as groups read on, and the producers' held envelopes go in. One trim at
+/// a time, in the background, at most once per <see cref="NatsJetStreamOptions.TrimInterval"/>; a trim that fails is
+/// tried again at the next interval.
+/// </summary>
+internal sealed class NatsStreamTrim(NatsJSContext js, NatsJetStreamOptions options, TimeProvider timeProvider)
+{
+    private long _last; // when the last trim started (a timestamp); 0 before the first
+    private int _running;
+
+    /// <summary>Starts a trim when one is due and none is running; never waits for it.</summary>
+    public void IfDue()
+    {
+        long last = Volatile.Read(ref _last);
+        if (last != 0 && timeProvider.GetElapsedTime(last) < options.TrimInterval)
+        {
+            return;
+        }
+
+        if (Interlocked.Exchange(ref _running, 1) == 0)
+        {
+            Volatile.Write(ref _last, Math.Max(1, timeProvider.GetTimestamp()));
+            _ = RunAsync().ContinueWith(static (t, state) =>
+            {
+                _ = t.Exception; // observed: a failed trim waits for the next interval
+                Volatile.Write(ref ((NatsStreamTrim)state!)._running, 0);
+            }, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>Trims now.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken = default)
+    {
+        INatsJSStream stream = await js.GetStreamAsync(options.StreamName, cancellationToken: cancellationToken).ConfigureAwait(false);
+        ulong first = stream.Info.State.FirstSeq, last = stream.Info.State.LastSeq;
+        if (stream.Info.State.Messages == 0)
+        {
+            return;
+        }
+
+        ulong? needed = null;
+        await foreach (INatsJSConsumer consumer in stream.ListConsumersAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (string.IsNullOrEmpty(consumer.Info.Config.DurableName))
+            {
+                continue; // an ordered (fleet) consumer: it reads what is there, and counts what it finds gone
+            }
+
+            ulong floor = consumer.Info.AckFloor.StreamSeq + 1;
+            needed = needed is { } n ? Math.Min(n, floor) : floor;
+        }
+
+        if (needed is null)
+        {
+            await stream.PurgeAsync(new StreamPurgeRequest { Keep = (ulong)options.UngroupedMaxMessages }, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        ulong keepFrom = Math.Min(needed.Value, await FirstSinceAsync(stream, first, last, timeProvider.GetUtcNow() - options.MinRetention, cancellationToken).ConfigureAwait(false));
+        if (keepFrom > first)
+        {
+            await stream.PurgeAsync(new StreamPurgeRequest { Seq = keepFrom }, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The first sequence of a message stored at or after <paramref name="since"/> (a binary search on the stored times); past the last when none.</summary>
+    private static async Task<ulong> FirstSinceAsync(INatsJSStream stream, ulong first, ulong last, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        ulong low = first, high = last + 1;
+        while (low < high)
+        {
+            ulong middle = low + ((high - low) / 2);
+            DateTimeOffset? stored = await StoredAtAsync(stream, middle, cancellationToken).ConfigureAwait(false);
+            if (stored is null || stored.Value >= since)
+            {
+                high = middle; // a missing message counts as recent: keep rather than drop
+            }
+            else
+            {
+                low = middle + 1;
+            }
+        }
+
+        return low;
+    }
+
+    private static async Task<DateTimeOffset?> StoredAtAsync(INatsJSStream stream, ulong sequence, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await stream.GetAsync(new StreamMsgGetRequest { Seq = sequence }, cancellationToken).ConfigureAwait(false)).Message.Time;
+        }
+        catch (NatsJSApiException)
+        {
+            return null;
+        }
+    }
+}
