@@ -37,6 +37,9 @@ internal sealed class FleetEvent(FleetKey key, ImmuneEventType type)
     /// <summary>Gets or sets whether it waits for its publication (uncounted), among the view's waiting events.</summary>
     public bool Waiting { get; set; }
 
+    /// <summary>Gets or sets whether it is among the open incidents (which it may outlive its counting for).</summary>
+    public bool Open { get; set; }
+
     public Tally Tally => Tally.Of(Severity, Type);
 
     /// <summary>Gets the event's message, agent and module, from the first envelope about it (texts cut to <see cref="ImmuneFleetView.MaxIncidentTextLength"/>).</summary>
@@ -73,7 +76,7 @@ internal sealed class FleetEvent(FleetKey key, ImmuneEventType type)
         }
     }
 
-    public ImmuneFleetIncident ToIncident() => new()
+    public ImmuneFleetIncident ToIncident(DateTimeOffset lastSeenAt) => new()
     {
         Source = Key.Source,
         InstanceId = Key.InstanceId,
@@ -86,6 +89,7 @@ internal sealed class FleetEvent(FleetKey key, ImmuneEventType type)
         RecordedAt = new DateTimeOffset(RecordedTicks, TimeSpan.Zero),
         ChangedAt = ChangedAt.ToUniversalTime(),
         Occurrences = Occurrences,
+        LastSeenAt = lastSeenAt,
     };
 
     /// <summary>Keeps memory bounded whatever a producer sends: at most the view's text length, never half a surrogate pair.</summary>
@@ -103,6 +107,19 @@ internal sealed class FleetEvent(FleetKey key, ImmuneEventType type)
     private long _seenTicks = long.MinValue;
     private ObservationRank _seenRank;
     private ImmuneSeverity _seenPrevious;
+
+    /// <summary>Gets what the view must remember of a recorded event it lets go of, to take it up again as it was.</summary>
+    public Memory Remember() => new(RecordedTicks, Severity, _seenTicks, _seenRank, _seenPrevious, ChangedAt, Occurrences);
+
+    /// <summary>Takes up a recorded event the view had let go of, as it was then.</summary>
+    public void Recall(in Memory memory)
+    {
+        (RecordedTicks, Severity, _seenTicks, _seenRank, _seenPrevious) = (memory.RecordedTicks, memory.Severity, memory.SeenTicks, memory.SeenRank, memory.SeenPrevious);
+        (ChangedAt, Occurrences) = (memory.ChangedAt, memory.Occurrences);
+    }
+
+    /// <summary>The observed state of a recorded event: its recording time, severity and latest observation.</summary>
+    internal readonly record struct Memory(long RecordedTicks, ImmuneSeverity Severity, long SeenTicks, ObservationRank SeenRank, ImmuneSeverity SeenPrevious, DateTimeOffset ChangedAt, long Occurrences);
 
     /// <summary>
     /// Takes <paramref name="severity"/> when the observation is later than the latest so far; returns whether the

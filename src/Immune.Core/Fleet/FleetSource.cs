@@ -16,6 +16,9 @@ internal sealed class FleetSource(string name)
 
     public TallyTree<string> Instances { get; } = new();
 
+    /// <summary>Gets or sets the source's place in the view's tree of sources by their newest recording time.</summary>
+    public TallyTree<string>.Node? Latest { get; set; }
+
     public void Count(FleetEvent e)
     {
         e.CountedInSource = Events.Add(e.RecordedTicks, e.Tally, e);

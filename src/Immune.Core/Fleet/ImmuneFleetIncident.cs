@@ -1,8 +1,8 @@
 namespace Immune;
 
 /// <summary>
-/// An open incident of the fleet: an event a <see cref="ImmuneFleetView"/> counts whose current severity is WARNING or
-/// CRITICAL, as <see cref="ImmuneFleetView.GetIncidents"/> lists it.
+/// An open incident of the fleet: an event whose current severity is WARNING or CRITICAL, whatever its age, as
+/// <see cref="ImmuneFleetView.GetIncidents"/> lists it.
 /// </summary>
 public sealed record ImmuneFleetIncident
 {
@@ -38,4 +38,10 @@ public sealed record ImmuneFleetIncident
 
     /// <summary>Gets how many times it happened, from its repeat reports (the highest count seen); 1 without any.</summary>
     public required long Occurrences { get; init; }
+
+    /// <summary>
+    /// Gets the latest time any envelope of its instance (<see cref="Source"/>, <see cref="InstanceId"/>) carried, in UTC:
+    /// an instance that fell silent shows here, while its incident stays open.
+    /// </summary>
+    public DateTimeOffset LastSeenAt { get; init; }
 }

@@ -17,6 +17,15 @@ public sealed class ImmuneFleetOptions
     /// <value>The default value is 10,000.</value>
     public int RetentionCapacity { get; set; } = 10_000;
 
+    /// <summary>
+    /// Gets or sets how many open incidents (events whose current severity is WARNING or CRITICAL) the view keeps,
+    /// whatever their age and apart from <see cref="RetentionCapacity"/>; past it the oldest WARNING goes first (oldest by
+    /// recording time, equal times by fleet identity), a CRITICAL only when no WARNING is left, each counted in
+    /// <see cref="ImmuneFleetSummary.IncidentsEvicted"/>. From 1 to 10,000,000.
+    /// </summary>
+    /// <value>The default value is 100,000.</value>
+    public int IncidentCapacity { get; set; } = 100_000;
+
     internal ImmuneFleetOptions Clone() => (ImmuneFleetOptions)MemberwiseClone();
 
     /// <summary>Throws one <see cref="ArgumentException"/> whose message names every invalid option.</summary>
@@ -24,6 +33,7 @@ public sealed class ImmuneFleetOptions
     {
         var problems = new OptionsProblems(nameof(ImmuneFleetOptions));
         problems.Range(nameof(RetentionCapacity), RetentionCapacity, 1, MaxCapacity);
+        problems.Range(nameof(IncidentCapacity), IncidentCapacity, 1, MaxCapacity);
         problems.ThrowIfAny();
     }
 }

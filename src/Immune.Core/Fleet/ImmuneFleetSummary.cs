@@ -25,6 +25,25 @@ public sealed record ImmuneFleetSummary
     /// <summary>Gets when the summary was made, from the view's <see cref="TimeProvider"/>.</summary>
     public required DateTimeOffset GeneratedAt { get; init; }
 
-    /// <summary>Gets one entry per source with an event recorded in the window, ordered by source (ordinal).</summary>
+    /// <summary>
+    /// Gets the sources: from <see cref="ImmuneFleetView.GetHealthSummary(TimeSpan)"/>, one entry per source with an event
+    /// recorded in the window, ordered by source (ordinal); from <see cref="ImmuneFleetView.GetHealthSummary(TimeSpan, int)"/>,
+    /// the worst sources only (those with open incidents, most CRITICAL first), whose window may hold no event.
+    /// </summary>
     public required IReadOnlyList<ImmuneSourceHealth> Sources { get; init; }
+
+    /// <summary>Gets how many sources have an event recorded in the window, listed in <see cref="Sources"/> or not.</summary>
+    public int SourceCount { get; init; }
+
+    /// <summary>Gets how many incidents are open now (events whose current severity is WARNING or CRITICAL), whatever their age.</summary>
+    public int OpenIncidents { get; init; }
+
+    /// <summary>Gets how many of the open incidents are CRITICAL.</summary>
+    public int OpenCriticalIncidents { get; init; }
+
+    /// <summary>
+    /// Gets how many open incidents the view let go to stay within <see cref="ImmuneFleetOptions.IncidentCapacity"/> since
+    /// it was made (the oldest WARNING first); a resolution is no eviction.
+    /// </summary>
+    public long IncidentsEvicted { get; init; }
 }

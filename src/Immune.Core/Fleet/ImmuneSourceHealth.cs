@@ -18,4 +18,10 @@ public sealed record ImmuneSourceHealth
     /// <summary>Gets the number of the source's instances (<see cref="EventMeta.InstanceId"/>) with an event recorded in
     /// the window; envelopes without an instance id (or with an empty one) count as one more instance.</summary>
     public required int Instances { get; init; }
+
+    /// <summary>Gets how many of the source's incidents are open now (WARNING or CRITICAL), whatever their age.</summary>
+    public int OpenIncidents { get; init; }
+
+    /// <summary>Gets how many of the source's open incidents are CRITICAL.</summary>
+    public int OpenCriticalIncidents { get; init; }
 }

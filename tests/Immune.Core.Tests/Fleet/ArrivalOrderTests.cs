@@ -27,7 +27,7 @@ public sealed class ArrivalOrderTests
     {
         ImmuneFleetSummary summary = view.GetHealthSummary(TimeSpan.MaxValue);
         string sources = string.Join(";", summary.Sources.Select(s => $"{s.Source}:{s.Status}:{s.ActiveIssues}:{s.CriticalIssues}:{s.Instances}"));
-        string incidents = string.Join(";", view.GetIncidents(TimeSpan.MaxValue, 10_000).Select(i => $"{i.Source}/{i.InstanceId}/{i.EventId}/{i.Severity}"));
+        string incidents = string.Join(";", view.GetIncidents(10_000).Select(i => $"{i.Source}/{i.InstanceId}/{i.EventId}/{i.Severity}"));
         return $"{summary.Status} {summary.ActiveIssues} {summary.CriticalIssues} [{sources}] [{incidents}]";
     }
 
@@ -79,17 +79,20 @@ public sealed class ArrivalOrderTests
     }
 
     [Fact]
-    public void Apply_CapacityReached_AnEventInTheEarliestInstantStaysOnlyIfItsIdentityComesLater()
+    public void Apply_CapacityReached_AnEventInTheEarliestInstantIsCountedOnlyIfItsIdentityComesLater_ItsIncidentStaysOpenEitherWay()
     {
         var view = new ImmuneFleetView(new ImmuneFleetOptions { RetentionCapacity = 2 }, _time);
         view.Apply(Published("b", "i", 1, ImmuneSeverity.Warning, At));
         view.Apply(Published("b", "i", 2, ImmuneSeverity.Warning, At));
 
-        view.Apply(Published("a", "i", 9, ImmuneSeverity.Critical, At)); // same instant, earlier identity: the first to leave
+        view.Apply(Published("a", "i", 9, ImmuneSeverity.Critical, At)); // same instant, earlier identity: the first to leave the counted
 
-        view.GetIncidents(TimeSpan.MaxValue).Select(i => (i.Source, i.EventId)).ShouldBe([("b", 1L), ("b", 2L)]);
-        view.Apply(Published("c", "i", 3, ImmuneSeverity.Critical, At)); // same instant, later identity: b/1 leaves
-        view.GetIncidents(TimeSpan.MaxValue).Select(i => (i.Source, i.EventId)).ShouldBe([("c", 3L), ("b", 2L)]);
+        static string Counted(ImmuneFleetView v) => string.Join(";", v.GetHealthSummary(TimeSpan.MaxValue).Sources.Select(s => $"{s.Source}:{s.ActiveIssues}"));
+        Counted(view).ShouldBe("b:2");
+        view.GetIncidents().Select(i => (i.Source, i.EventId)).ShouldBe([("a", 9L), ("b", 1L), ("b", 2L)]);
+        view.Apply(Published("c", "i", 3, ImmuneSeverity.Critical, At)); // same instant, later identity: b/1 leaves the counted
+        Counted(view).ShouldBe("b:1;c:1");
+        view.GetIncidents().Select(i => (i.Source, i.EventId)).ShouldBe([("a", 9L), ("c", 3L), ("b", 1L), ("b", 2L)]);
     }
 
     [Fact]
@@ -102,6 +105,6 @@ public sealed class ArrivalOrderTests
 
         view.GetHealthSummary(TimeSpan.MaxValue).Sources.ShouldHaveSingleItem().Instances.ShouldBe(1);
         view.GetHealthSummary(TimeSpan.MaxValue).ActiveIssues.ShouldBe(2);
-        view.GetIncidents(TimeSpan.MaxValue).Select(i => (i.InstanceId, i.EventId)).ShouldBe([(null, 1L), ((string?)null, 2L)]);
+        view.GetIncidents().Select(i => (i.InstanceId, i.EventId)).ShouldBe([(null, 1L), ((string?)null, 2L)]);
     }
 }

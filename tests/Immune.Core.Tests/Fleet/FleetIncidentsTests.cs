@@ -17,13 +17,8 @@ public sealed class FleetIncidentsTests
     {
         var view = new ImmuneFleetView(timeProvider: _time);
 
-        Should.Throw<ArgumentOutOfRangeException>(() => view.GetIncidents(TimeSpan.MaxValue, max)).ParamName.ShouldBe("max");
+        Should.Throw<ArgumentOutOfRangeException>(() => view.GetIncidents(max)).ParamName.ShouldBe("max");
     }
-
-    [Fact]
-    public void GetIncidents_NegativeWindow_Throws()
-        => Should.Throw<ArgumentOutOfRangeException>(() => new ImmuneFleetView(timeProvider: _time).GetIncidents(TimeSpan.FromTicks(-1)))
-            .ParamName.ShouldBe("window");
 
     [Fact]
     public void GetIncidents_CriticalFirstThenNewestFirstThenSourceInstanceAndId()
@@ -38,7 +33,7 @@ public sealed class FleetIncidentsTests
         view.Apply(Published("b", "i1", 7, ImmuneSeverity.Critical, Start.AddMinutes(2)));
         view.Apply(Published("a", "i1", 8, ImmuneSeverity.Warning, Start.AddMinutes(1)));
 
-        view.GetIncidents(TimeSpan.MaxValue).Select(i => (i.Source, i.InstanceId, i.EventId, i.Severity)).ShouldBe(
+        view.GetIncidents().Select(i => (i.Source, i.InstanceId, i.EventId, i.Severity)).ShouldBe(
         [
             ("b", "i1", 7, ImmuneSeverity.Critical),
             ("a", "i1", 2, ImmuneSeverity.Critical),
@@ -51,7 +46,7 @@ public sealed class FleetIncidentsTests
     }
 
     [Fact]
-    public void GetIncidents_WindowAndMax_CutTheListWhereTheSummaryWould()
+    public void GetIncidents_EveryOpenIncidentWhateverItsAge_MaxCutsTheList()
     {
         var view = new ImmuneFleetView(timeProvider: _time);
         for (int i = 0; i < 60; i++)
@@ -59,15 +54,13 @@ public sealed class FleetIncidentsTests
             view.Apply(Published("a", "i1", i + 1, i % 3 == 0 ? ImmuneSeverity.Critical : ImmuneSeverity.Warning, Start.AddMinutes(i)));
         }
 
-        // Now is Start + 60 min: a 10-minute window starts at minute 50 and holds minutes 50 to 59.
-        IReadOnlyList<ImmuneFleetIncident> last10 = view.GetIncidents(TimeSpan.FromMinutes(10));
-        last10.Select(i => i.EventId).ShouldBe([58, 55, 52, 60, 59, 57, 56, 54, 53, 51]);
-        last10.Count.ShouldBe(view.GetHealthSummary(TimeSpan.FromMinutes(10)).ActiveIssues);
+        _time.Advance(TimeSpan.FromDays(3)); // far past any summary window: open is open until resolved
 
-        view.GetIncidents(TimeSpan.MaxValue, max: 3).Select(i => i.EventId).ShouldBe([58, 55, 52]);
-        view.GetIncidents(TimeSpan.MaxValue, max: 25).Count(i => i.Severity == ImmuneSeverity.Critical).ShouldBe(20);
-        view.GetIncidents(TimeSpan.Zero).ShouldBeEmpty();
-        view.GetIncidents(TimeSpan.MaxValue, max: 10_000).Count.ShouldBe(60);
+        view.GetIncidents(max: 3).Select(i => i.EventId).ShouldBe([58, 55, 52]);
+        view.GetIncidents(max: 25).Count(i => i.Severity == ImmuneSeverity.Critical).ShouldBe(20);
+        view.GetIncidents(max: 10_000).Count.ShouldBe(60);
+        view.GetHealthSummary(TimeSpan.FromHours(1)).ActiveIssues.ShouldBe(0);
+        view.GetHealthSummary(TimeSpan.FromHours(1)).OpenIncidents.ShouldBe(60);
     }
 
     [Fact]
@@ -84,9 +77,9 @@ public sealed class FleetIncidentsTests
         view.Apply(Changed(first, ImmuneSeverity.Info, Start.AddMinutes(1)));
         view.Apply(Changed(third, ImmuneSeverity.Critical, Start.AddMinutes(1)));
 
-        view.GetIncidents(TimeSpan.MaxValue).Select(i => (i.EventId, i.Severity)).ShouldBe([(3L, ImmuneSeverity.Critical), (2L, ImmuneSeverity.Warning)]);
+        view.GetIncidents().Select(i => (i.EventId, i.Severity)).ShouldBe([(3L, ImmuneSeverity.Critical), (2L, ImmuneSeverity.Warning)]);
         view.Apply(Changed(second, ImmuneSeverity.Info, Start.AddMinutes(2)));
-        view.GetIncidents(TimeSpan.MaxValue).Select(i => i.EventId).ShouldBe([3L]);
+        view.GetIncidents().Select(i => i.EventId).ShouldBe([3L]);
     }
 
     [Fact]
@@ -98,7 +91,7 @@ public sealed class FleetIncidentsTests
         view.Apply(Repeated(published, ImmuneSeverity.Warning, Start.AddMinutes(2), occurrences: 12)); // late, and older
         view.Apply(published);
 
-        view.GetIncidents(TimeSpan.MaxValue).ShouldHaveSingleItem().ShouldBe(new ImmuneFleetIncident
+        view.GetIncidents().ShouldHaveSingleItem().ShouldBe(new ImmuneFleetIncident
         {
             Source = "checkout",
             InstanceId = "i1",
@@ -111,16 +104,17 @@ public sealed class FleetIncidentsTests
             RecordedAt = Start,
             ChangedAt = Start.AddMinutes(3),
             Occurrences = 40,
+            LastSeenAt = Start.AddMinutes(3), // the latest envelope of its instance
         });
     }
 
     [Fact]
-    public void GetIncidents_WaitsForThePublication_AndDoesNotListWhatTheViewForgot()
+    public void GetIncidents_WaitsForThePublication_AndAnOpenIncidentOutlivesTheRetainedEvents()
     {
         var view = new ImmuneFleetView(new ImmuneFleetOptions { RetentionCapacity = 3 }, _time);
         EventEnvelope early = Published("a", "i1", 1, ImmuneSeverity.Critical, Start);
         view.Apply(Critical(early, Start.AddSeconds(1))); // its publication has not arrived: not counted yet
-        view.GetIncidents(TimeSpan.MaxValue).ShouldBeEmpty();
+        view.GetIncidents().ShouldBeEmpty();
 
         view.Apply(early);
         for (int i = 2; i <= 4; i++)
@@ -128,7 +122,8 @@ public sealed class FleetIncidentsTests
             view.Apply(Published("a", "i1", i, ImmuneSeverity.Warning, Start.AddMinutes(i)));
         }
 
-        view.GetIncidents(TimeSpan.MaxValue).Select(i => i.EventId).ShouldBe([4L, 3L, 2L]); // event 1 left with the capacity
+        view.GetIncidents().Select(i => i.EventId).ShouldBe([1L, 4L, 3L, 2L]); // event 1 left the counted events, not the incidents
+        view.GetHealthSummary(TimeSpan.MaxValue).ActiveIssues.ShouldBe(3);
     }
 
     [Fact]
@@ -138,7 +133,7 @@ public sealed class FleetIncidentsTests
         string huge = new string('x', 4095) + "\U0001F525" + new string('y', 100_000);
         view.Apply(Published("a", "i1", 1, ImmuneSeverity.Critical, Start, huge, agent: huge, module: new string('m', 5000)));
 
-        ImmuneFleetIncident incident = view.GetIncidents(TimeSpan.MaxValue).ShouldHaveSingleItem();
+        ImmuneFleetIncident incident = view.GetIncidents().ShouldHaveSingleItem();
         incident.Message.ShouldBe(new string('x', 4095));
         incident.AgentId.ShouldBe(new string('x', 4095));
         incident.Module.ShouldBe(new string('m', 4096));
@@ -190,15 +185,14 @@ public sealed class FleetIncidentsTests
             shuffled.Apply(envelope);
         }
 
-        foreach (TimeSpan window in new[] { TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.MaxValue })
+        foreach (int max in new[] { 1, 17, 10_000 })
         {
-            foreach (int max in new[] { 1, 17, 10_000 })
             {
-                IReadOnlyList<ImmuneFleetIncident> listed = shuffled.GetIncidents(window, max);
-                listed.ShouldBe(inOrder.GetIncidents(window, max), $"window {window}, max {max}");
+                IReadOnlyList<ImmuneFleetIncident> listed = shuffled.GetIncidents(max);
+                listed.ShouldBe(inOrder.GetIncidents(max), $"max {max}");
 
                 var expected = producers
-                    .SelectMany(p => p.Service.GetRecentEvents(window).Select(e => (p.Source, p.Service.InstanceId, Event: e)))
+                    .SelectMany(p => p.Service.GetRecentEvents(TimeSpan.MaxValue).Select(e => (p.Source, p.Service.InstanceId, Event: e)))
                     .Where(x => x.Event.Severity != ImmuneSeverity.Info)
                     .OrderByDescending(x => x.Event.Severity)
                     .ThenByDescending(x => x.Event.CreatedAt)
@@ -207,7 +201,7 @@ public sealed class FleetIncidentsTests
                     .ThenBy(x => x.Event.Id)
                     .Take(max)
                     .Select(x => (x.Source, (string?)x.InstanceId, x.Event.Id, x.Event.Severity, x.Event.Message, x.Event.Module, x.Event.CreatedAt));
-                listed.Select(i => (i.Source, i.InstanceId, i.EventId, i.Severity, i.Message, i.Module, i.RecordedAt)).ShouldBe(expected, $"window {window}, max {max}");
+                listed.Select(i => (i.Source, i.InstanceId, i.EventId, i.Severity, i.Message, i.Module, i.RecordedAt)).ShouldBe(expected, $"max {max}");
             }
         }
 
