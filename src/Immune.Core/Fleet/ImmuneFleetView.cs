@@ -36,10 +36,8 @@ public sealed class ImmuneFleetView
     private readonly int _capacity;
     private readonly RecentIds _applied;
     private readonly Dictionary<FleetKey, FleetEvent> _events = []; // counted, waiting for their publication, or open incidents
-    private readonly TallyTree<FleetEvent> _counted = new(FleetEvent.ByKey);
+    private readonly CountedEvents _counted = new();
     private readonly SortedSet<FleetEvent> _waiting = new(FleetEvent.ByLatestObservation); // events seen before their publication
-    private readonly SortedDictionary<string, FleetSource> _sources = new(StringComparer.Ordinal);
-    private readonly TallyTree<string> _sourceLatest = new(StringComparer.Ordinal); // each counted source at its newest recording
     private readonly OpenIncidents _incidents;
     private readonly InstanceClocks _instances = new();
     private readonly MinuteCounts _minutes = new();
@@ -124,7 +122,7 @@ public sealed class ImmuneFleetView
             DateTimeOffset now = _timeProvider.GetUtcNow();
             long from = FromTicks(window, now);
             var sources = new List<ImmuneSourceHealth>();
-            foreach (FleetSource source in _sources.Values)
+            foreach (FleetSource source in _counted.Sources)
             {
                 if (SourceHealth(source.Name, from) is { ActiveIssues: > 0 } health)
                 {
@@ -228,7 +226,7 @@ public sealed class ImmuneFleetView
             Window = window,
             GeneratedAt = now,
             Sources = sources,
-            SourceCount = _sourceLatest.From(from).Total,
+            SourceCount = _counted.SourcesFrom(from),
             OpenIncidents = _incidents.Count,
             OpenCriticalIncidents = _incidents.Critical,
             IncidentsEvicted = _incidents.Evicted,
@@ -239,7 +237,7 @@ public sealed class ImmuneFleetView
     {
         Tally tally = default;
         int instances = 0;
-        if (_sources.TryGetValue(name, out FleetSource? source))
+        if (_counted.Source(name) is { } source)
         {
             tally = source.Events.From(from);
             instances = source.Instances.From(from).Total;
@@ -304,8 +302,7 @@ public sealed class ImmuneFleetView
         {
             if (e.Counted is not null)
             {
-                _counted.Retally(e.Counted, e.Tally);
-                _sources[key.Source].Events.Retally(e.CountedInSource!, e.Tally);
+                _counted.Retally(e);
             }
 
             if (_incidents.Changed(e, before) is { } evicted)
@@ -355,43 +352,18 @@ public sealed class ImmuneFleetView
 
         if (_counted.Count == _capacity)
         {
-            FleetEvent earliest = _counted.First!.Item;
+            FleetEvent earliest = _counted.Earliest!;
             if (ticks < earliest.RecordedTicks || (ticks == earliest.RecordedTicks && FleetKey.Compare(key, earliest.Key) < 0))
             {
                 Release(e); // earlier than everything counted (equal times by fleet identity): it would be the first to leave
                 return;
             }
 
-            Uncount(earliest);
+            _counted.Remove(earliest);
             Release(earliest);
         }
 
-        e.Counted = _counted.Add(e.RecordedTicks, e.Tally, e);
-        if (!_sources.TryGetValue(key.Source, out FleetSource? source))
-        {
-            _sources.Add(key.Source, source = new FleetSource(key.Source));
-        }
-
-        source.Count(e);
-        if (source.Latest is null || e.RecordedTicks > source.Latest.Ticks)
-        {
-            if (source.Latest is not null) _sourceLatest.Remove(source.Latest);
-            source.Latest = _sourceLatest.Add(e.RecordedTicks, Tally.One, key.Source);
-        }
-    }
-
-    /// <summary>Stops counting an event (the earliest counted one); its incident, if open, stays.</summary>
-    private void Uncount(FleetEvent e)
-    {
-        _counted.Remove(e.Counted!);
-        e.Counted = null;
-        FleetSource source = _sources[e.Key.Source];
-        source.Uncount(e);
-        if (source.Events.Count == 0)
-        {
-            _sourceLatest.Remove(source.Latest!);
-            _sources.Remove(e.Key.Source);
-        }
+        _counted.Add(e);
     }
 
     /// <summary>Forgets an event the view no longer needs: not counted, not waiting for its publication, no open incident.</summary>
