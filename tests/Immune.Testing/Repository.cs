@@ -1,7 +1,7 @@
-namespace Immune.Samples.Tests;
+namespace Immune.Testing;
 
 /// <summary>The repository the tests run in: its root is the folder that holds <c>Immune.sln</c>, above the test's output.</summary>
-internal static class Repository
+public static class Repository
 {
     public static string Root()
     {
