@@ -65,7 +65,7 @@ public sealed class RegistrationTests : NatsTest
         }
 
         provider.GetRequiredService<IImmunePagerLedger>().ShouldBeOfType<NatsPagerLedger>();
-        provider.GetRequiredService<ImmuneFleetView>().GetIncidents(TimeSpan.MaxValue).ShouldHaveSingleItem().Message.ShouldBe("paged");
+        provider.GetRequiredService<ImmuneFleetView>().GetIncidents().ShouldHaveSingleItem().Message.ShouldBe("paged");
         pager.Sent.ShouldHaveSingleItem().Key.ShouldBe($"immune_critical_checkout_{instance}_1");
     }
 }

@@ -78,7 +78,7 @@ public sealed class RegistrationTests(RedisFixture redis) : RedisStreamTest(redi
         }
 
         provider.GetRequiredService<IImmunePagerLedger>().ShouldBeOfType<RedisPagerLedger>();
-        provider.GetRequiredService<ImmuneFleetView>().GetIncidents(TimeSpan.MaxValue).ShouldHaveSingleItem().Message.ShouldBe("paged");
+        provider.GetRequiredService<ImmuneFleetView>().GetIncidents().ShouldHaveSingleItem().Message.ShouldBe("paged");
         pager.Sent.ShouldHaveSingleItem().Key.ShouldBe(PageKey(instance, 1));
     }
 }

@@ -1,13 +1,12 @@
-using Immune.Testing;
 using OpenQA.Selenium;
 using OpenQA.Selenium.Chrome;
 using OpenQA.Selenium.Chromium;
 using OpenQA.Selenium.Support.UI;
 
-namespace Immune.Fleet.AspNetCore.Tests;
+namespace Immune.Testing;
 
 /// <summary>Headless Chromium from the system's packages (<c>chromium</c>, <c>chromium-driver</c>), driven by Selenium.</summary>
-internal sealed class Browser : IDisposable
+public sealed class Browser : IDisposable
 {
     private Browser(ChromeDriver driver) => Driver = driver;
 
@@ -37,7 +36,7 @@ internal sealed class Browser : IDisposable
     /// <summary>Waits on the page itself, generously: the machine's cores may be busy.</summary>
     public WebDriverWait Wait()
     {
-        var wait = new WebDriverWait(Driver, FleetApp.HangGuard) { PollingInterval = TimeSpan.FromMilliseconds(100) };
+        var wait = new WebDriverWait(Driver, TimeSpan.FromSeconds(90)) { PollingInterval = TimeSpan.FromMilliseconds(100) };
         wait.IgnoreExceptionTypes(typeof(StaleElementReferenceException), typeof(NoSuchElementException));
         return wait;
     }
