@@ -106,6 +106,7 @@ public sealed class NatsConsumerGroup : ImmuneFeed
             messages.Add(message);
         }
 
+        ReportRead(); // the broker answered: fresh, whatever the pager does with what it gave
         for (int i = 0; i < messages.Count; i++)
         {
             try

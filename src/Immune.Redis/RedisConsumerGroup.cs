@@ -92,6 +92,7 @@ public sealed class RedisConsumerGroup : ImmuneFeed
 
         // This consumer's own pending entries first: what it could not finish, in order.
         StreamEntry[] own = await db.StreamReadGroupAsync(_options.StreamKey, _options.Group, _options.ConsumerName, "0-0", _options.BatchSize).ConfigureAwait(false);
+        ReportRead(); // the broker answered: fresh, whatever the pager does with what it gave
         handled += await HandleAsync(db, own, cancellationToken).ConfigureAwait(false);
 
         StreamAutoClaimResult reclaimed = await db.StreamAutoClaimAsync(

@@ -136,6 +136,7 @@ public sealed class NatsConsumerGroupTests : NatsTest
 
         await failures.Task.WaitAsync(HangGuard);
         consumer.GetStatus().FailingSince.ShouldNotBeNull();
+        consumer.GetStatus().LastReadAt.ShouldNotBeNull(); // the broker answers: what the host shows is live, paging is what fails
         pager.Problem = static () => null;
 
         (await paged.Task.WaitAsync(HangGuard)).Key.ShouldBe($"immune_critical_checkout_{instance}_1");

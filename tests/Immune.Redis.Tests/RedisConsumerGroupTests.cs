@@ -165,6 +165,7 @@ public sealed class RedisConsumerGroupTests(RedisFixture redis) : RedisStreamTes
 
         await failures.Task.WaitAsync(HangGuard); // three tries of the same page, the loop alive between them
         consumer.GetStatus().FailingSince.ShouldNotBeNull();
+        consumer.GetStatus().LastReadAt.ShouldNotBeNull(); // the broker answers: what the host shows is live, paging is what fails
         (await Db.StreamPendingAsync(StreamKey, "immune-consumers")).PendingMessageCount.ShouldBeGreaterThan(0);
         pager.Problem = static () => null; // the pager is back
 

@@ -139,6 +139,20 @@ public abstract class ImmuneFeed
     /// <remarks>Throw when the broker cannot be read or what was read cannot be handled: the feed backs off and reads again.</remarks>
     protected abstract ValueTask<int> ReadAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Records that the broker answered a read now, before what it gave is handled: <see cref="ImmuneFeedStatus.LastReadAt"/>
+    /// says how fresh the feed's view of the broker is even while handling what it read fails (a pager that is down),
+    /// which <see cref="ImmuneFeedStatus.FailingSince"/> and <see cref="ImmuneFeedStatus.LastError"/> say apart.
+    /// </summary>
+    protected void ReportRead()
+    {
+        DateTimeOffset now = TimeProvider.GetUtcNow();
+        lock (_gate)
+        {
+            _lastReadAt = now;
+        }
+    }
+
     /// <summary>Records how far behind the broker the feed is, as the broker tells it.</summary>
     /// <param name="lag">Entries not read yet; null when unknown.</param>
     /// <param name="pending">Entries handed to the feed's group but not acknowledged; null without a group.</param>

@@ -26,6 +26,8 @@ public sealed class ImmuneFeedTests
 
         public void Lost(long count) => ReportLost(count, "stream");
 
+        public void Read() => ReportRead();
+
         protected override ValueTask<int> ReadAsync(CancellationToken cancellationToken)
         {
             Reads++;
@@ -149,5 +151,17 @@ public sealed class ImmuneFeedTests
 
         feed.GetStatus().Lost.ShouldBe(10);
         _logger.Collector.GetSnapshot().Where(r => r.Id.Name == "EntriesLost").Select(r => r.GetStructuredStateValue("Count")).ShouldBe(["7", "3"]);
+    }
+
+    [Fact]
+    public async Task ReportRead_RecordsWhenTheBrokerLastAnswered()
+    {
+        var feed = new ScriptedFeed(new Queue<object>(), _logger, _time);
+        await feed.ReadOnceAsync();
+        _time.Advance(TimeSpan.FromMinutes(1));
+
+        feed.Read();
+        feed.GetStatus().LastReadAt.ShouldBe(Start.AddMinutes(1));
+        feed.GetStatus().FailingSince.ShouldBeNull();
     }
 }
