@@ -1,6 +1,6 @@
 // Uses Immune only through its packages, as DESIGN.md describes it; exits non-zero on the first broken promise.
 using Immune;
-using Microsoft.Extensions.DependencyInjection;
+using Immune.PackageSmoke;
 using Microsoft.Extensions.Time.Testing;
 
 var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
@@ -72,6 +72,11 @@ foreach (EventEnvelope envelope in stream.Envelopes.Concat(stream.Envelopes).Con
 
 ImmuneFleetSummary fleetSummary = fleet.GetHealthSummary(TimeSpan.FromDays(1));
 Check(fleetSummary.ActiveIssues == 3 && fleetSummary.Sources.Count == 2, "fleet view");
+
+// A producer with the Redis transport and the health check, and a fleet host with MapImmuneFleet(), on real ports,
+// from the packages alone. No broker runs here: the producer holds its envelopes, the host says it is not live.
+await PackagedHosts.ProducerAsync(Check);
+await PackagedHosts.FleetHostAsync(Check);
 
 Console.WriteLine("package smoke test passed");
 

@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using Immune.Samples.Nats;
+using Immune.Nats;
 using Immune.Testing;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
@@ -35,7 +35,7 @@ public class NatsBenchmarks
         _connection = new NatsConnection(NatsOpts.Default with { Url = _server.Url });
         await _connection.ConnectAsync();
         _js = new NatsJSContext(_connection);
-        _options = new NatsJetStreamOptions { MaxMessages = 100_000 };
+        _options = new NatsJetStreamOptions(); // the producers' trim keeps the stream to its cap between iterations
         await new NatsJetStreamEventStream(_connection, _options).EnsureStreamAsync();
 
         var stream = new InMemoryEventStream();

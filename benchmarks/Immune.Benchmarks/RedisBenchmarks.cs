@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using Immune.Samples.Redis;
+using Immune.Redis;
 using Immune.Testing;
 using StackExchange.Redis;
 
@@ -54,7 +54,7 @@ public class RedisBenchmarks
     [Benchmark(OperationsPerInvoke = Envelopes, Description = "Immune, batch adapter")]
     public Task ImmuneBatched() => PublishAllAsync(Transport());
 
-    private RedisStreamEventStream Transport() => new(_connection, new RedisStreamOptions { StreamKey = Key, MaxLength = 10_000 });
+    private RedisStreamsEventStream Transport() => new(_connection, new RedisStreamsOptions { StreamKey = Key });
 
     private async Task PublishAllAsync(IEventStream stream)
     {
@@ -84,7 +84,7 @@ internal static class RedisBench
     public static async Task<(RedisServer Server, ConnectionMultiplexer Connection, NameValueEntry[] Entry)> StartAsync(NewImmuneEvent sample)
     {
         RedisServer server = await RedisServer.StartAsync();
-        ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(RedisStreamEventStream.ConnectionOptions(server.ConnectionString));
+        ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(RedisStreamsOptions.ConnectionOptions(server.ConnectionString));
         var stream = new InMemoryEventStream();
         await using (var service = new ImmuneService(stream))
         {

@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using Immune.Samples.Redis;
+using Immune.Redis;
 using Immune.Testing;
 using StackExchange.Redis;
 
@@ -53,7 +53,7 @@ public class RedisDrainBenchmarks
 
     private async Task BuildBacklogAsync()
     {
-        _stream = new HeldBatchStream(new RedisStreamEventStream(_connection, new RedisStreamOptions { StreamKey = Key, MaxLength = 10_000 }));
+        _stream = new HeldBatchStream(new RedisStreamsEventStream(_connection, new RedisStreamsOptions { StreamKey = Key }));
         _service = new ImmuneService(_stream, new ImmuneOptions { QueueCapacity = Backlog, MaxBatchSize = MaxBatchSize });
         await _service.PublishAsync(Info); // the head: its call is held until the broker "returns"
         await _stream.Held;

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Immune.Samples;
+namespace Immune.Samples.Api;
 
 /// <summary>
 /// The samples' answers to client errors: a 4xx problem whose <c>detail</c> says what is wrong in plain words and

@@ -1,8 +1,5 @@
 // The hosting, transport and wire-format code shown in README.md, compiled with the samples; a test checks that
 // every C# block of the README stands verbatim in a sample.
-using Immune.Samples.Redis;
-using StackExchange.Redis;
-
 namespace Immune.Samples.Api;
 
 internal static class ReadmeSnippets
@@ -10,15 +7,14 @@ internal static class ReadmeSnippets
     public static void Hosting(WebApplicationBuilder builder, WebApplication app)
     {
         builder.Services.AddImmune();
-        builder.Services.AddHealthChecks().AddCheck<ImmuneHealthCheck>("immune");
+        builder.Services.AddHealthChecks().AddImmune();
         app.MapHealthChecks("/healthz");
     }
 
     public static void Transport(WebApplicationBuilder builder)
     {
-        builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(RedisStreamEventStream.ConnectionOptions("localhost:6379")));
-        builder.Services.AddSingleton<IEventStream, RedisStreamEventStream>();
-        builder.Services.AddImmune();
+        builder.Services.AddImmune(options => options.Source = "checkout");
+        builder.Services.AddRedisStreams(options => options.ConnectionString = "localhost:6379");
     }
 
     public static void Spool(WebApplicationBuilder builder)
@@ -52,8 +48,8 @@ internal static class ReadmeSnippets
             Console.WriteLine($"{source.Source}: {source.Status}, {source.CriticalIssues} critical, {source.Instances} instances");
         }
 
-        // The open incidents: WARNING and CRITICAL events of the last hour, CRITICAL first, newest first.
-        foreach (ImmuneFleetIncident incident in fleet.GetIncidents(TimeSpan.FromHours(1), max: 20))
+        // The open incidents: every WARNING and CRITICAL event not resolved yet, whatever its age; CRITICAL first, newest first.
+        foreach (ImmuneFleetIncident incident in fleet.GetIncidents(max: 20))
         {
             Console.WriteLine($"{incident.Severity} {incident.Source}/{incident.InstanceId} #{incident.EventId}: {incident.Message} (open since {incident.RecordedAt:u})");
         }

@@ -5,37 +5,20 @@ using System.Text.Json.Serialization;
 
 namespace Immune.Samples.Consumer;
 
-/// <summary>Where <see cref="PagerDutyPager"/> sends, bound from <c>Immune:Pager</c>; the routing key is a secret and never printed.</summary>
-public sealed class PagerDutyOptions
-{
-    /// <summary>Gets or sets the Events API v2 endpoint.</summary>
-    public Uri Url { get; set; } = new("https://events.pagerduty.com/v2/enqueue");
-
-    /// <summary>Gets or sets the integration's routing key (<c>Immune__Pager__RoutingKey</c>); the pager is off without one.</summary>
-    public string RoutingKey { get; set; } = string.Empty;
-
-    /// <summary>Gets or sets how many times one action is tried when the service answers 429 or 5xx, or cannot be reached.</summary>
-    public int MaxAttempts { get; set; } = 5;
-
-    /// <summary>Gets or sets the wait before the second attempt; it doubles up to <see cref="MaxRetryDelay"/>, unless the answer says <c>Retry-After</c>.</summary>
-    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
-
-    /// <summary>Gets or sets the longest wait between attempts.</summary>
-    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
-
-    /// <inheritdoc />
-    public override string ToString() => $"PagerDutyOptions {{ Url = {Url}, RoutingKey = (hidden), MaxAttempts = {MaxAttempts} }}";
-}
-
 /// <summary>
 /// A pager that speaks the PagerDuty Events API v2: <c>trigger</c> on each escalation and <c>resolve</c> when the event
 /// drops below CRITICAL, both under the fleet dedup key, so PagerDuty keeps one incident per event. A 429 or 5xx answer,
 /// or no answer, is retried with a doubling backoff (or the <c>Retry-After</c> it was given) up to
-/// <see cref="PagerDutyOptions.MaxAttempts"/>, then the call fails and the consumer retries the entry later. Any other
-/// refusal (400: the event itself is wrong) is logged and not retried. The routing key goes only into request bodies.
+/// <see cref="PagerDutyOptions.MaxAttempts"/>, then the call fails: the page stays pending and the consumer sends it
+/// again later. Any other refusal (400: the event itself is wrong; 404: a mistyped URL) is an
+/// <see cref="ImmunePageRefusedException"/>: counted and logged as refused, never recorded as sent. The routing key goes
+/// only into request bodies. Everything else (the ledger, the order, the retries of pending pages) is Immune's.
 /// </summary>
-public sealed class PagerDutyPager(HttpClient http, PagerDutyOptions options, ILogger<PagerDutyPager> logger, TimeProvider timeProvider) : IOnCallPager
+public sealed class PagerDutyPager(IHttpClientFactory http, PagerDutyOptions options, ILogger<PagerDutyPager> logger, TimeProvider timeProvider) : IImmunePager
 {
+    /// <summary>The name of the <see cref="HttpClient"/> it sends with.</summary>
+    public const string HttpClientName = "pagerduty";
+
     private const int MaxSummary = 1024; // the Events API's limit
 
     private static readonly JsonSerializerOptions Json = new()
@@ -50,9 +33,11 @@ public sealed class PagerDutyPager(HttpClient http, PagerDutyOptions options, IL
     /// <summary>What PagerDuty shows for a trigger.</summary>
     public sealed record EventPayload(string Summary, string Source, string Severity, DateTimeOffset Timestamp, string? Component, string Class, IReadOnlyDictionary<string, object?> CustomDetails);
 
+    /// <inheritdoc />
     public Task PageAsync(string dedupKey, EventEnvelope envelope, CancellationToken cancellationToken)
         => SendAsync(new Event(options.RoutingKey, "trigger", dedupKey, Describe(envelope)), cancellationToken);
 
+    /// <inheritdoc />
     public Task ResolveAsync(string dedupKey, EventEnvelope envelope, CancellationToken cancellationToken)
         => SendAsync(new Event(options.RoutingKey, "resolve", dedupKey), cancellationToken);
 
@@ -88,7 +73,8 @@ public sealed class PagerDutyPager(HttpClient http, PagerDutyOptions options, IL
             string problem;
             try
             {
-                using HttpResponseMessage response = await http.PostAsJsonAsync(options.Url, body, Json, cancellationToken);
+                using HttpClient client = http.CreateClient(HttpClientName);
+                using HttpResponseMessage response = await client.PostAsJsonAsync(options.Url, body, Json, cancellationToken);
                 if (response.IsSuccessStatusCode)
                 {
                     return;
@@ -97,8 +83,8 @@ public sealed class PagerDutyPager(HttpClient http, PagerDutyOptions options, IL
                 int status = (int)response.StatusCode;
                 if (status != (int)HttpStatusCode.TooManyRequests && status < 500)
                 {
-                    logger.LogError("The pager refused the {Action} of {DedupKey}: HTTP {Status}; not retried", body.EventAction, body.DedupKey, status);
-                    return; // the request itself is wrong: sending it again cannot help
+                    // The request itself is wrong (or the URL is): sending it again cannot help, and it was not sent.
+                    throw new ImmunePageRefusedException($"PagerDuty refused the {body.EventAction}: HTTP {status}.");
                 }
 
                 problem = $"HTTP {status}";
@@ -108,6 +94,10 @@ public sealed class PagerDutyPager(HttpClient http, PagerDutyOptions options, IL
             catch (HttpRequestException exception)
             {
                 problem = exception.Message;
+            }
+            catch (TaskCanceledException exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                problem = exception.Message; // the client's timeout: no answer
             }
 
             if (attempt >= options.MaxAttempts)

@@ -1,103 +1,77 @@
-using System.Diagnostics.Metrics;
 using Immune;
-using OpenTelemetry.Metrics;
-using Microsoft.AspNetCore.Authentication.BearerToken;
 using Immune.Samples.Consumer;
-using Immune.Samples.Nats;
-using Immune.Samples.Redis;
-using NATS.Client.Core;
-using StackExchange.Redis;
+using OpenTelemetry.Metrics;
 
-// Pages on-call from immune.critical_event (a consumer group: each entry handled once across replicas), and serves the
-// fleet's health, its open incidents and a live dashboard at / (every replica reads every envelope into its own view).
-// The broker is Redis Streams (the default) or NATS JetStream: Immune__Broker=nats and ConnectionStrings__Nats.
+// Watches the fleet: reads the broker's stream into the fleet view, pages on-call for each escalation, and serves the
+// dashboard with its JSON at /, the Immune.Fleet meter at /metrics and the host's health at /healthz.
 WebApplicationBuilder builder = WebApplication.CreateBuilder(args);
-var consumerOptions = new ImmuneStreamConsumerOptions
+IConfiguration config = builder.Configuration;
+IImmuneFleetBuilder fleet = builder.Services.AddImmuneFleet(options => config.GetSection("Immune:Fleet").Bind(options));
+
+// Immune__Broker=redis (the default; ConnectionStrings__Redis) or nats (ConnectionStrings__Nats); the rest of each
+// broker's options from Immune:Redis or Immune:Nats (StreamKey, ConsumerName, Group, ...).
+string broker = config["Immune:Broker"] ?? "redis";
+if (broker == "redis")
 {
-    StreamKey = builder.Configuration["Immune:StreamKey"] ?? "immune:events",
-    ConsumerName = builder.Configuration["Immune:ConsumerName"] ?? Environment.MachineName,
-};
-builder.Services.AddSingleton(consumerOptions);
-string broker = builder.Configuration["Immune:Broker"] ?? "redis";
-if (string.Equals(broker, "nats", StringComparison.OrdinalIgnoreCase))
-{
-    string nats = builder.Configuration.GetConnectionString("Nats") ?? "nats://localhost:4222";
-    builder.Services.AddSingleton<INatsConnection>(_ => new NatsConnection(NatsOpts.Default with { Url = nats, Name = "immune-consumer" }));
-    builder.Services.AddSingleton(new NatsJetStreamOptions
+    fleet.AddRedisStreams(options =>
     {
-        StreamName = builder.Configuration["Immune:Nats:StreamName"] ?? "IMMUNE",
-        SubjectPrefix = builder.Configuration["Immune:Nats:SubjectPrefix"] ?? "immune.events",
+        options.ConnectionString = config.GetConnectionString("Redis") ?? "localhost:6379";
+        config.GetSection("Immune:Redis").Bind(options);
     });
-    builder.Services.AddSingleton<IPagerLedger, NatsPagerLedger>();
-    builder.Services.AddSingleton(sp => new EnvelopeHandler(sp.GetRequiredService<IOnCallPager>(), sp.GetRequiredService<IPagerLedger>(), sp.GetRequiredService<ConsumerMetrics>()));
-    builder.Services.AddSingleton<NatsStreamConsumer>();
-    builder.Services.AddSingleton<NatsFleetFeed>();
-    builder.Services.AddSingleton<IConsumerLoop>(sp => sp.GetRequiredService<NatsStreamConsumer>());
-    builder.Services.AddSingleton<IConsumerLoop>(sp => sp.GetRequiredService<NatsFleetFeed>());
-    builder.Services.AddHealthChecks().AddCheck<NatsConsumerHealthCheck>("immune-consumer");
 }
-else if (string.Equals(broker, "redis", StringComparison.OrdinalIgnoreCase))
+else if (broker == "nats")
 {
-    string redis = builder.Configuration.GetConnectionString("Redis") ?? "localhost:6379";
-    builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(RedisStreamEventStream.ConnectionOptions(redis)));
-    builder.Services.AddSingleton<ImmuneStreamConsumer>();
-    builder.Services.AddSingleton<ImmuneFleetFeed>();
-    builder.Services.AddSingleton<IConsumerLoop>(sp => sp.GetRequiredService<ImmuneStreamConsumer>());
-    builder.Services.AddSingleton<IConsumerLoop>(sp => sp.GetRequiredService<ImmuneFleetFeed>());
-    builder.Services.AddHealthChecks().AddCheck<ConsumerHealthCheck>("immune-consumer");
+    fleet.AddNatsJetStream(options =>
+    {
+        options.Url = config.GetConnectionString("Nats") ?? "nats://localhost:4222";
+        config.GetSection("Immune:Nats").Bind(options);
+    });
 }
 else
 {
     throw new InvalidOperationException($"Immune:Broker must be 'redis' or 'nats' (was '{broker}').");
 }
 
-PagerDutyOptions pagerDuty = builder.Configuration.GetSection("Immune:Pager").Get<PagerDutyOptions>() ?? new PagerDutyOptions();
+// Immune__Pager__RoutingKey (and Immune__Pager__Url for anything but PagerDuty itself) sends real pages.
+PagerDutyOptions pagerDuty = config.GetSection("Immune:Pager").Get<PagerDutyOptions>() ?? new PagerDutyOptions();
 if (string.IsNullOrWhiteSpace(pagerDuty.RoutingKey))
 {
-    builder.Services.AddSingleton<IOnCallPager, LoggingPager>();
+    fleet.AddPager<LoggingPager>();
 }
 else
 {
-    // Immune__Pager__RoutingKey (and Immune__Pager__Url for anything but PagerDuty itself): Events API v2 pages.
     builder.Services.AddSingleton(pagerDuty);
-    builder.Services.AddHttpClient<IOnCallPager, PagerDutyPager>(http => http.Timeout = TimeSpan.FromSeconds(10));
+    builder.Services.AddHttpClient(PagerDutyPager.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(10));
+    fleet.AddPager<PagerDutyPager>();
 }
 
-builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddSingleton(sp => new ImmuneFleetView(timeProvider: sp.GetRequiredService<TimeProvider>()));
-builder.Services.AddHostedService<ConsumerWorker>();
-builder.Services.ConfigureHttpJsonOptions(options => FleetHealthApi.Configure(options.SerializerOptions));
-builder.Services.AddSingleton(sp => new ConsumerMetrics(sp.GetRequiredService<ImmuneFleetView>(), sp.GetRequiredService<IMeterFactory>()));
-builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(ConsumerMetrics.MeterName).AddPrometheusExporter());
+builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter("Immune.Fleet").AddPrometheusExporter());
 
-// Incident messages can be sensitive: Immune:RequireAuthorization=true puts the page, its JSON and /metrics behind
-// the host's authorization (a bearer token here; use your own scheme). /healthz stays open for probes.
-bool secured = builder.Configuration.GetValue<bool>("Immune:RequireAuthorization");
-if (secured)
+// Incident messages can be sensitive: Immune__FleetKey puts the page, its JSON and /metrics behind a sign-in
+// (FleetKeyAuthentication; use your own scheme). /healthz stays open for probes.
+string? key = config["Immune:FleetKey"];
+if (key is not null)
 {
-    builder.Services.AddAuthentication(BearerTokenDefaults.AuthenticationScheme).AddBearerToken();
+    if (key.Length < 16) throw new InvalidOperationException("Immune:FleetKey must be at least 16 characters.");
+    builder.Services.AddAuthentication(FleetKeyAuthentication.SchemeName)
+        .AddScheme<FleetKeyOptions, FleetKeyAuthentication>(FleetKeyAuthentication.SchemeName, options => options.Key = key);
     builder.Services.AddAuthorization();
 }
 
 WebApplication app = builder.Build();
-app.MapHealthChecks("/healthz", new() { ResponseWriter = ConsumerHealthCheck.WriteAsync });
-if (secured)
+app.MapHealthChecks("/healthz");
+if (key is not null)
 {
-    app.MapImmuneFleet().RequireAuthorization(); // the dashboard, its JSON and /metrics; /healthz stays open for probes
+    app.MapImmuneFleet().RequireAuthorization(); // the dashboard and its JSON
+    app.MapPrometheusScrapingEndpoint().RequireAuthorization();
 }
 else
 {
     app.MapImmuneFleet();
+    app.MapPrometheusScrapingEndpoint();
 }
 
 app.Run();
-
-/// <summary>Runs the paging consumer and the fleet feed for the life of the host.</summary>
-internal sealed class ConsumerWorker(IEnumerable<IConsumerLoop> loops) : BackgroundService
-{
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
-        => Task.WhenAll(loops.Select(loop => loop.RunAsync(stoppingToken)));
-}
 
 /// <summary>The entry point; internal, so that tests referencing both samples see only the API sample's.</summary>
 internal partial class Program;

@@ -244,7 +244,7 @@ public sealed class ApiTests : IAsyncLifetime
         await service.FlushAsync().WaitAsync(TimeSpan.FromSeconds(90));
         service.GetDeliveryStats().FailingSince.ShouldBe(clock.GetUtcNow());
         (await client.GetStringAsync("/healthz")).ShouldBe("Healthy"); // a blink is no news
-        clock.Advance(ImmuneHealthCheck.StreamFailingThreshold + TimeSpan.FromSeconds(1));
+        clock.Advance(TimeSpan.FromSeconds(31)); // past the check's default StreamFailingThreshold (30 s)
 
         HttpResponseMessage response = await client.GetAsync("/healthz");
         HealthReport report = await factory.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();

@@ -1,4 +1,4 @@
-using Immune.Samples.Redis;
+using Immune.Redis;
 using StackExchange.Redis;
 
 namespace Immune.Samples.Tests;
@@ -28,8 +28,8 @@ public sealed class BrokerOutageTests(Xunit.Abstractions.ITestOutputHelper outpu
     public async Task RedisOutage_DefaultOptions_EveryReturnedIdReachesTheStreamOnceDeduplicatedInRecordOrder()
     {
         await using RedisServer redis = await RedisServer.StartAsync(durable: true);
-        await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(RedisStreamEventStream.ConnectionOptions(redis.ConnectionString));
-        await using var service = new ImmuneService(new RedisStreamEventStream(connection, new RedisStreamOptions { StreamKey = _stream, MaxLength = 1_000_000 }));
+        await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(RedisStreamsOptions.ConnectionOptions(redis.ConnectionString));
+        await using var service = new ImmuneService(new RedisStreamsEventStream(connection, new RedisStreamsOptions { StreamKey = _stream }));
         await using var producer = new SteadyProducer(service);
 
         await producer.Reached(500);
@@ -67,8 +67,8 @@ public sealed class BrokerOutageTests(Xunit.Abstractions.ITestOutputHelper outpu
         await host.KillAsync();
         await redis.RestartAsync();
 
-        await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(RedisStreamEventStream.ConnectionOptions(redis.ConnectionString));
-        await using (var next = new ImmuneService(new RedisStreamEventStream(connection, new RedisStreamOptions { StreamKey = _stream, MaxLength = 1_000_000 }), new ImmuneOptions { SpoolDirectory = _spool }))
+        await using ConnectionMultiplexer connection = await ConnectionMultiplexer.ConnectAsync(RedisStreamsOptions.ConnectionOptions(redis.ConnectionString));
+        await using (var next = new ImmuneService(new RedisStreamsEventStream(connection, new RedisStreamsOptions { StreamKey = _stream }), new ImmuneOptions { SpoolDirectory = _spool }))
         {
             await next.FlushAsync().WaitAsync(HangGuard);
             ImmuneDeliveryStats stats = next.GetDeliveryStats();

@@ -44,16 +44,42 @@ public sealed partial class FleetScriptTests
 
         string printed = await output;
         shell.ExitCode.ShouldBe(0, printed + await errors);
-        printed.ShouldContain("""{"source":"checkout","status":"CRITICAL","active_issues":2,"critical_issues":2,"instances":2}""");
-        printed.ShouldContain("""{"source":"payments","status":"CRITICAL","active_issues":1,"critical_issues":1,"instances":1}""");
-        printed.ShouldContain($"dashboard: http://127.0.0.1:{basePort + 10}/"); // and the script checked that it answers
+        printed.ShouldContain("""{"source":"checkout","status":"CRITICAL","active_issues":2,"critical_issues":2,"instances":2,"open_incidents":2,"open_critical_incidents":2}""");
+        printed.ShouldContain("""{"source":"payments","status":"CRITICAL","active_issues":1,"critical_issues":1,"instances":1,"open_incidents":1,"open_critical_incidents":1}""");
+        printed.ShouldContain("[1/4] building the samples"); // progress from the start
+        printed.ShouldContain("the fleet answered; stopping it now. To keep it running and open its dashboard:"); // the script checked that the page answers
+        printed.ShouldContain("run-fleet: stopped everything it started.");
         foreach (int port in new[] { basePort + 1, basePort + 2, basePort + 3, basePort + 10, basePort + 11 })
         {
             IsFree(port).ShouldBeTrue($"port {port} is still taken: the script left a host running");
         }
     }
 
-    /// <summary>A base port whose producer and consumer ports (base + 1..3, + 10..11) are all free.</summary>
+    [Fact]
+    public async Task RunFleet_APortInUse_SaysWhichAndHowToChooseOthers_BeforeBuildingAnything()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        string port = ((IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var start = new ProcessStartInfo("bash", [Path.Combine(Repository.Root(), "samples", "run-fleet.sh")])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            Environment = { ["REDIS_PORT"] = port },
+        };
+
+        using Process shell = Process.Start(start)!;
+        Task<string> output = shell.StandardOutput.ReadToEndAsync();
+        string errors = await shell.StandardError.ReadToEndAsync();
+        await shell.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+
+        shell.ExitCode.ShouldBe(1);
+        errors.ShouldContain($"run-fleet: port {port} is in use.");
+        errors.ShouldContain("BASE_PORT=");
+        (await output).ShouldNotContain("building");
+    }
+
+        /// <summary>A base port whose producer and consumer ports (base + 1..3, + 10..11) are all free.</summary>
     private static int FreeBase()
     {
         for (int attempt = 0; attempt < 100; attempt++)

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Immune.Samples.Consumer;
-using Immune.Samples.Redis;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -11,14 +11,13 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using StackExchange.Redis;
 
 namespace Immune.Samples.Tests;
 
 /// <summary>
-/// The PagerDuty-style pager against a local HTTP receiver, and the consumer group that drives it on a real
-/// <c>redis-server</c>: one trigger per escalation, one resolve per resolution, nothing for redeliveries, the pager's
-/// state right under a group of two handling envelopes out of order, and the routing key nowhere but in request bodies.
+/// The PagerDuty pager against a local HTTP receiver, alone and in the consumer sample on a real <c>redis-server</c>:
+/// the Events API v2 spoken, retries, a refusal (400, 404) never recorded as sent, a pager outage that leaves the page
+/// pending until the pager is back while the health says so, and the routing key nowhere but in request bodies.
 /// </summary>
 [Collection(nameof(RedisCollection))]
 public sealed class PagerTests(RedisFixture redis) : RedisStreamTest(redis)
@@ -64,7 +63,7 @@ public sealed class PagerTests(RedisFixture redis) : RedisStreamTest(redis)
     }
 
     [Fact]
-    public async Task Send_5xxAnd429_RetriedWithBackoffThenTaken_400NotRetried_AlwaysDown_Throws()
+    public async Task Send_5xxAnd429_RetriedWithBackoffThenTaken_400And404_RefusedNotRetried_AlwaysDown_Throws()
     {
         EventEnvelope envelope = Envelope("checkout", "i-1", 1, "m");
         _receiver.Answer(503, 429, 500); // then 202
@@ -72,141 +71,23 @@ public sealed class PagerTests(RedisFixture redis) : RedisStreamTest(redis)
         _receiver.Requests.Count.ShouldBe(4);
 
         _receiver.Answer(400);
-        await Pager().PageAsync("k", envelope, CancellationToken.None); // logged; a retry cannot fix the request
+        await Should.ThrowAsync<ImmunePageRefusedException>(() => Pager().PageAsync("k", envelope, CancellationToken.None)); // a retry cannot fix the request
         _receiver.Requests.Count.ShouldBe(5);
+        _receiver.Answer(404);
+        (await Should.ThrowAsync<ImmunePageRefusedException>(() => Pager().PageAsync("k", envelope, CancellationToken.None))).Message.ShouldContain("HTTP 404"); // a mistyped URL
+        _receiver.Requests.Count.ShouldBe(6);
 
         _receiver.Answer(503, 503, 503, 503, 503);
         var exception = await Should.ThrowAsync<HttpRequestException>(() => Pager().ResolveAsync("k", envelope, CancellationToken.None));
         exception.Message.ShouldBe("The pager did not take the resolve of k after 5 attempts (last: HTTP 503).");
-        _receiver.Requests.Count.ShouldBe(10);
-    }
-
-    [Fact]
-    public async Task Consumer_EscalationsResolutionsAndRedeliveries_OneTriggerPerEscalationOneResolvePerResolution()
-    {
-        string instance = await ProduceAsync(async service =>
-        {
-            long a = await service.PublishAsync(Critical("a"));                                    // trigger a
-            long b = await service.PublishAsync(new NewImmuneEvent(ImmuneSeverity.Warning, ImmuneEventType.ErrorSpike, "b"));
-            await service.ChangeSeverityAsync(b, ImmuneSeverity.Critical);                         // trigger b
-            await service.ChangeSeverityAsync(a, ImmuneSeverity.Info);                             // resolve a
-            await service.ChangeSeverityAsync(b, ImmuneSeverity.Warning);                          // resolve b
-            await service.ChangeSeverityAsync(a, ImmuneSeverity.Critical);                         // trigger a again
-            await service.ChangeSeverityAsync(b, ImmuneSeverity.Info);                             // nothing: b was not CRITICAL
-        });
-        ImmuneStreamConsumer consumer = Consumer("solo", TimeSpan.FromMinutes(5));
-        await consumer.EnsureGroupAsync();
-        while (await consumer.ProcessBatchAsync() > 0)
-        {
-        }
-
-        string a = Key(instance, 1), b = Key(instance, 2);
-        _receiver.Actions.ShouldBe([(a, "trigger"), (b, "trigger"), (a, "resolve"), (b, "resolve"), (a, "trigger")]);
-
-        await RedeliverAllAsync(); // a producer's retry writes every entry again: same envelope ids
-        while (await consumer.ProcessBatchAsync() > 0)
-        {
-        }
-
-        _receiver.Actions.Count.ShouldBe(5);
-    }
-
-    [Fact]
-    public async Task Consumer_GroupOfTwoHandlesAnEscalationAfterItsResolution_TheStaleTriggerIsNotSent()
-    {
-        string instance = await ProduceAsync(async service =>
-        {
-            long a = await service.PublishAsync(Critical("a"));
-            await service.ChangeSeverityAsync(a, ImmuneSeverity.Info);
-        });
-        ImmuneStreamConsumer doomed = Consumer("doomed", TimeSpan.Zero, batch: 2), survivor = Consumer("survivor", TimeSpan.FromMinutes(5));
-        await survivor.EnsureGroupAsync();
-        IDatabase db = Connection.GetDatabase();
-
-        // "doomed" takes the publication and the critical event, and dies before handling them.
-        (await db.StreamReadGroupAsync(StreamKey, "immune-consumers", "doomed", StreamPosition.NewMessages, 2)).Length.ShouldBe(2);
-        while (await survivor.ProcessBatchAsync() > 0)
-        {
-        }
-
-        _receiver.Actions.ShouldBe([(Key(instance, 1), "resolve")]);
-        await doomed.ProcessBatchAsync(); // reclaims the two (idle for longer than zero) and handles them late
-        _receiver.Actions.ShouldBe([(Key(instance, 1), "resolve")]); // the trigger is older than the resolve already sent
-        (await db.StreamPendingAsync(StreamKey, "immune-consumers")).PendingMessageCount.ShouldBe(0);
-    }
-
-    [Theory]
-    [InlineData(5)]
-    [InlineData(6)]
-    public async Task Consumer_TwoConsumersAtOnceOnARandomFleet_EachKeyInTimeOrderEndingInTheEventsState(int seed)
-    {
-        var random = new Random(seed);
-        var finals = new List<(long Id, ImmuneSeverity Severity)>();
-        string instance = await ProduceAsync(async service =>
-        {
-            for (int step = 0; step < 150; step++)
-            {
-                IReadOnlyList<ImmuneEvent> recent = service.GetRecentEvents(TimeSpan.MaxValue);
-                if (recent.Count > 0 && random.Next(2) == 0)
-                {
-                    ImmuneEvent target = recent[random.Next(recent.Count)];
-                    await service.ChangeSeverityAsync(target.Id, target.Severity == ImmuneSeverity.Critical ? (ImmuneSeverity)random.Next(2) : ImmuneSeverity.Critical);
-                }
-                else
-                {
-                    await service.PublishAsync(new NewImmuneEvent((ImmuneSeverity)random.Next(3), ImmuneEventType.ErrorSpike, $"step {step}"));
-                }
-            }
-
-            finals.AddRange(service.GetRecentEvents(TimeSpan.MaxValue).Select(e => (e.Id, e.Severity)));
-        });
-        await RedeliverSomeAsync(random, 30);
-        var pager = new RecordingPager();
-        ImmuneStreamConsumer first = Consumer("c1", TimeSpan.FromMinutes(5), batch: 3, pager), second = Consumer("c2", TimeSpan.FromMinutes(5), batch: 5, pager);
-        await first.EnsureGroupAsync();
-
-        static async Task Drain(ImmuneStreamConsumer consumer)
-        {
-            while (await consumer.ProcessBatchAsync() > 0)
-            {
-            }
-        }
-
-        await Task.WhenAll(Task.Run(() => Drain(first)), Task.Run(() => Drain(second))).WaitAsync(TimeSpan.FromMinutes(2));
-
-        pager.Sent.Select(s => s.EnvelopeId).ShouldBeUnique(); // no envelope sent twice, redeliveries included
-        foreach ((long id, ImmuneSeverity severity) in finals)
-        {
-            RecordingPager.Action[] mine = [.. pager.Sent.Where(s => s.Key == Key(instance, id))];
-            for (int i = 1; i < mine.Length; i++)
-            {
-                mine[i].At.ShouldBeGreaterThan(mine[i - 1].At, $"event {id}: its actions reached the pager out of time order");
-            }
-
-            if (severity == ImmuneSeverity.Critical)
-            {
-                mine.ShouldNotBeEmpty($"event {id} is CRITICAL");
-                mine[^1].Name.ShouldBe("trigger", $"event {id} is CRITICAL");
-            }
-            else if (mine.Length > 0)
-            {
-                mine[^1].Name.ShouldBe("resolve", $"event {id} is {severity}");
-            }
-        }
-
-        pager.Sent.Count(s => s.Name == "resolve").ShouldBeGreaterThan(0);
-        (await Connection.GetDatabase().StreamPendingAsync(StreamKey, "immune-consumers")).PendingMessageCount.ShouldBe(0);
+        _receiver.Requests.Count.ShouldBe(11);
     }
 
     [Fact]
     public async Task ConsumerHost_WithARoutingKey_PagesThroughTheReceiver_AndTheKeyIsNowhereElse()
     {
         var lines = new ConcurrentQueue<string>();
-        await using WebApplicationFactory<ImmuneFleetFeed> host = new WebApplicationFactory<ImmuneFleetFeed>().WithWebHostBuilder(web => web
-            .UseSetting("ConnectionStrings:Redis", Server.ConnectionString)
-            .UseSetting("Immune:StreamKey", StreamKey)
-            .UseSetting("Immune:Pager:RoutingKey", RoutingKey)
-            .UseSetting("Immune:Pager:Url", _receiver.Url)
+        await using WebApplicationFactory<PagerDutyPager> host = PagingHost().WithWebHostBuilder(web => web
             .ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(new LineLoggerProvider(lines))));
         HttpClient client = host.CreateClient();
         await ProduceAsync(async service => await service.PublishAsync(Critical("breach")));
@@ -228,7 +109,73 @@ public sealed class PagerTests(RedisFixture redis) : RedisStreamTest(redis)
         seen.Where(text => text.Contains(RoutingKey, StringComparison.Ordinal)).ShouldBeEmpty();
     }
 
-    private PagerDutyPager Pager() => new(new HttpClient(), new PagerDutyOptions
+    [Fact]
+    public async Task ConsumerHost_PagerDown_PageStaysPendingAndGoesWhenItIsBack_HealthSaysSoMeanwhile()
+    {
+        await using WebApplicationFactory<PagerDutyPager> host = PagingHost();
+        HttpClient client = host.CreateClient();
+        _receiver.Down = true;
+        Task firstTry = _receiver.FirstRequest;
+        string instance = await ProduceAsync(async service => await service.PublishAsync(Critical("breach")));
+
+        await firstTry.WaitAsync(HangGuard);
+        JsonElement health = default;
+        await UntilAsync(async () => (health = await client.GetFromJsonAsync<JsonElement>("/api/immune/fleet/health")).GetProperty("pager").GetProperty("failing_since").ValueKind == JsonValueKind.String);
+        health.GetProperty("pager").GetProperty("sent").GetInt64().ShouldBe(0);
+        health.GetProperty("live").GetBoolean().ShouldBeTrue(); // the broker is read: the view is live, paging is what fails
+        (await client.GetStringAsync("/healthz")).ShouldBe("Degraded");
+
+        _receiver.Down = false; // back: the pending page goes, once, and later pages too
+        await UntilAsync(() => Task.FromResult(_receiver.Accepted.Count == 1));
+        await ProduceAsync(async service => await service.PublishAsync(Critical("later")));
+        await UntilAsync(() => Task.FromResult(_receiver.Accepted.Count == 2));
+        await UntilAsync(async () => (health = await client.GetFromJsonAsync<JsonElement>("/api/immune/fleet/health")).GetProperty("pager").GetProperty("sent").GetInt64() == 2);
+        await UntilAsync(async () => await client.GetStringAsync("/healthz") == "Healthy");
+        _receiver.Accepted[0].GetProperty("dedup_key").GetString().ShouldBe(Key(instance, 1));
+        health.GetProperty("pager").GetProperty("failed").GetInt64().ShouldBeGreaterThan(0);
+        health.GetProperty("pager").GetProperty("failing_since").ValueKind.ShouldBe(JsonValueKind.Null);
+    }
+
+    [Fact]
+    public async Task ConsumerHost_PagerAnswers404_ThePageIsRefusedNeitherSentNorRetried_LaterPagesGo()
+    {
+        await using WebApplicationFactory<PagerDutyPager> host = PagingHost();
+        HttpClient client = host.CreateClient();
+        _receiver.Answer(404);
+        Task firstTry = _receiver.FirstRequest;
+        await ProduceAsync(async service => await service.PublishAsync(Critical("to a mistyped URL")));
+        await firstTry.WaitAsync(HangGuard);
+
+        string instance = await ProduceAsync(async service => await service.PublishAsync(Critical("later")));
+        JsonElement pager = default;
+        await UntilAsync(async () => (pager = (await client.GetFromJsonAsync<JsonElement>("/api/immune/fleet/health")).GetProperty("pager")).GetProperty("sent").GetInt64() == 1);
+
+        _receiver.Accepted.ShouldHaveSingleItem().GetProperty("dedup_key").GetString().ShouldBe(Key(instance, 1));
+        pager.GetProperty("refused").GetInt64().ShouldBe(1);
+        _receiver.Requests.Count.ShouldBe(2); // the refused page was not tried again
+    }
+
+    /// <summary>Waits on the condition itself, asking again at once; the guard only ends a hang.</summary>
+    private static async Task UntilAsync(Func<Task<bool>> condition)
+    {
+        using var guard = new CancellationTokenSource(HangGuard);
+        while (!await condition())
+        {
+            guard.Token.ThrowIfCancellationRequested();
+            await Task.Yield();
+        }
+    }
+
+    /// <summary>The consumer sample paging through the receiver, retrying quickly.</summary>
+    private WebApplicationFactory<PagerDutyPager> PagingHost() => ConsumerHost(settings:
+    [
+        ("Immune:Pager:RoutingKey", RoutingKey),
+        ("Immune:Pager:Url", _receiver.Url),
+        ("Immune:Pager:RetryDelay", "00:00:00.001"),
+        ("Immune:Pager:MaxRetryDelay", "00:00:00.005"),
+    ]);
+
+    private PagerDutyPager Pager() => new(new Clients(), new PagerDutyOptions
     {
         Url = new Uri(_receiver.Url),
         RoutingKey = RoutingKey,
@@ -236,35 +183,12 @@ public sealed class PagerTests(RedisFixture redis) : RedisStreamTest(redis)
         MaxRetryDelay = TimeSpan.FromMilliseconds(5),
     }, NullLogger<PagerDutyPager>.Instance, TimeProvider.System);
 
-    private ImmuneStreamConsumer Consumer(string name, TimeSpan reclaimAfter, int batch = 7, IOnCallPager? pager = null) => new(
-        Connection,
-        pager ?? Pager(),
-        new ImmuneStreamConsumerOptions { StreamKey = StreamKey, DeadLetterKey = StreamKey + ":dead", ConsumerName = name, ReclaimAfter = reclaimAfter, BatchSize = batch },
-        NullLogger<ImmuneStreamConsumer>.Instance);
-
     private async Task<string> ProduceAsync(Func<ImmuneService, Task> produce)
     {
-        await using var service = new ImmuneService(new RedisStreamEventStream(Connection, new RedisStreamOptions { StreamKey = StreamKey }), new ImmuneOptions { Source = "checkout" });
+        await using ImmuneService service = Producer("checkout");
         await produce(service);
         await service.FlushAsync();
         return service.InstanceId;
-    }
-
-    private async Task RedeliverAllAsync()
-    {
-        foreach (StreamEntry entry in await Connection.GetDatabase().StreamRangeAsync(StreamKey))
-        {
-            await Connection.GetDatabase().StreamAddAsync(StreamKey, entry.Values);
-        }
-    }
-
-    private async Task RedeliverSomeAsync(Random random, int count)
-    {
-        StreamEntry[] written = await Connection.GetDatabase().StreamRangeAsync(StreamKey);
-        for (int i = 0; i < count; i++)
-        {
-            await Connection.GetDatabase().StreamAddAsync(StreamKey, written[random.Next(written.Length)].Values);
-        }
     }
 
     private static string Key(string instance, long eventId) => $"immune_critical_checkout_{instance}_{eventId}";
@@ -290,6 +214,12 @@ public sealed class PagerTests(RedisFixture redis) : RedisStreamTest(redis)
 
         public ConcurrentQueue<JsonElement> Requests { get; } = new();
 
+        /// <summary>Gets the requests answered 202, in order.</summary>
+        public List<JsonElement> Accepted { get; } = [];
+
+        /// <summary>Gets or sets whether every request is answered 500, as by a pager in an outage.</summary>
+        public bool Down { get; set; }
+
         public Task FirstRequest => _first.Task;
 
         public string Url { get; private set; } = string.Empty;
@@ -314,6 +244,11 @@ public sealed class PagerTests(RedisFixture redis) : RedisStreamTest(redis)
                 using JsonDocument body = await JsonDocument.ParseAsync(context.Request.Body);
                 receiver.Requests.Enqueue(body.RootElement.Clone());
                 receiver._first.TrySetResult();
+                if (receiver.Down)
+                {
+                    return Results.StatusCode(500);
+                }
+
                 if (receiver._answers.TryDequeue(out int status))
                 {
                     if (status == 429)
@@ -324,6 +259,11 @@ public sealed class PagerTests(RedisFixture redis) : RedisStreamTest(redis)
                     return Results.StatusCode(status);
                 }
 
+                lock (receiver.Accepted)
+                {
+                    receiver.Accepted.Add(body.RootElement.Clone());
+                }
+
                 return Results.Json(new { status = "success", message = "Event processed" }, statusCode: (int)HttpStatusCode.Accepted);
             });
             await app.StartAsync();
@@ -332,6 +272,12 @@ public sealed class PagerTests(RedisFixture redis) : RedisStreamTest(redis)
         }
 
         public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+    }
+
+    /// <summary>A client factory as the container gives one: a new client each time.</summary>
+    private sealed class Clients : IHttpClientFactory
+    {
+        public HttpClient CreateClient(string name) => new();
     }
 
     private sealed class LineLoggerProvider(ConcurrentQueue<string> lines) : ILoggerProvider

@@ -6,7 +6,7 @@
 // Usage: Immune.SpoolHost <spool directory> publish|replay <count>
 //        Immune.SpoolHost <spool directory> redis <count> <redis connection string> <stream key>
 using Immune;
-using Immune.Samples.Redis;
+using Immune.Redis;
 using StackExchange.Redis;
 
 string directory = args[0];
@@ -15,9 +15,9 @@ int count = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInf
 TextWriter output = Console.Out;
 
 IEventStream stream = mode == "redis"
-    ? new RedisStreamEventStream(
-        await ConnectionMultiplexer.ConnectAsync(RedisStreamEventStream.ConnectionOptions(args[3])),
-        new RedisStreamOptions { StreamKey = args[4], MaxLength = 1_000_000 })
+    ? new RedisStreamsEventStream(
+        await ConnectionMultiplexer.ConnectAsync(RedisStreamsOptions.ConnectionOptions(args[3])),
+        new RedisStreamsOptions { StreamKey = args[4] })
     : new SlowStream(TimeSpan.FromMilliseconds(mode == "publish" ? 2 : 5), output);
 
 // Redis mode runs with the default options a user would have: only the spool is set.

@@ -36,10 +36,15 @@ public abstract class ServerProcess(int port) : IAsyncDisposable
     }
 
     /// <summary>Starts <paramref name="fileName"/> and completes once a line of its output contains <paramref name="readyLine"/>.</summary>
-    protected async Task StartAsync(string fileName, IEnumerable<string> arguments, string readyLine, string package)
+    protected async Task StartAsync(string fileName, IEnumerable<string> arguments, string readyLine, string package, IReadOnlyDictionary<string, string>? environment = null)
     {
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var start = new ProcessStartInfo(fileName, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         Process process;
         try
         {

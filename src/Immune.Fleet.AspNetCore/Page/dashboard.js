@@ -193,8 +193,12 @@
     $('chart').replaceChildren(chart);
   }
 
+  // The page's own folder, without any user name and password the address was opened with (fetch refuses those; the
+  // browser sends the credentials it signed in with by itself).
+  const base = location.origin + location.pathname.replace(/[^/]*$/, '');
+
   async function getJson(path) {
-    const response = await fetch(path, { headers: { accept: 'application/json' }, cache: 'no-store', credentials: 'same-origin' });
+    const response = await fetch(base + path, { headers: { accept: 'application/json' }, cache: 'no-store', credentials: 'same-origin' });
     if (!response.ok) throw new Error('HTTP ' + response.status);
     return response.json();
   }
