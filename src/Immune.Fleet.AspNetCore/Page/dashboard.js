@@ -41,6 +41,14 @@
     return node;
   }
 
+  // What a status shows: the window's status, raised by open incidents however old (a CRITICAL open for two hours is
+  // still critical, though the window's events no longer count it).
+  function shown(status, open, openCritical) {
+    if (openCritical > 0 || status === 'CRITICAL') return 'CRITICAL';
+    if (open > 0 || status === 'DEGRADED') return 'DEGRADED';
+    return status;
+  }
+
   function statusBadge(node, status) {
     const s = STATUS[status] || { symbol: '?', label: clean(status), css: 'status-unknown' };
     node.className = node.className.replace(/\bstatus(-\w+)?\b/g, '').trim() + ' status ' + s.css;
@@ -86,7 +94,7 @@
 
   function renderHealth(health) {
     const now = Date.parse(health.generated_at);
-    statusBadge($('fleet-status'), health.status);
+    statusBadge($('fleet-status'), shown(health.status, health.open_incidents, health.open_critical_incidents));
     $('window').textContent = number(health.window_minutes);
     const asOf = health.live || !health.last_read_at ? health.generated_at : health.last_read_at;
     $('updated').replaceChildren(absolute(asOf));
@@ -102,8 +110,9 @@
     }
 
     const tiles = health.sources.map(source => {
+      const status = shown(source.status, source.open_incidents, source.open_critical_incidents);
       const badge = el('p', { class: 'status' });
-      statusBadge(badge, source.status);
+      statusBadge(badge, status);
       const tile = el('li', { class: 'tile', 'data-source': source.source },
         el('h3', null, clean(source.source)),
         badge,
@@ -112,7 +121,7 @@
           el('dt', null, 'Open critical'), el('dd', { class: 'critical' }, number(source.open_critical_incidents)),
           el('dt', null, 'Events (' + health.window_minutes + 'm)'), el('dd', { class: 'events' }, number(source.active_issues)),
           el('dt', null, 'Instances'), el('dd', { class: 'instances' }, number(source.instances))));
-      tile.classList.add((STATUS[source.status] || {}).css || 'status-unknown');
+      tile.classList.add((STATUS[status] || {}).css || 'status-unknown');
       return tile;
     });
     $('sources').replaceChildren(...tiles);
