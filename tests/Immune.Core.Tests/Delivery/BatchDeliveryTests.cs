@@ -79,16 +79,16 @@ public sealed class BatchDeliveryTests
     [Fact]
     public async Task DeliveryLoop_BatchCallHangs_PublishTimeoutBoundsTheCallAndCancelsItsToken()
     {
-        CancellationToken token = default;
+        var called = new TaskCompletionSource<CancellationToken>(TaskCreationOptions.RunContinuationsAsynchronously);
         var stream = new ScriptedBatchStream((_, _, cancellationToken) =>
         {
-            token = cancellationToken;
+            called.TrySetResult(cancellationToken); // the token the call was given, seen before the test moves the clock
             return new ValueTask(new TaskCompletionSource().Task); // ignores its token
         });
         await using ImmuneService service = CreateService(stream, o => { o.DeliveryAttempts = 1; o.PublishTimeout = TimeSpan.FromSeconds(3); });
 
         await service.PublishAsync(Events.Critical());
-        await stream.WhenCalled(1);
+        CancellationToken token = await called.Task.WaitAsync(Events.HangGuard);
         Task flushed = service.FlushAsync();
         _time.Advance(TimeSpan.FromSeconds(3));
         await flushed.WaitAsync(Events.HangGuard);
