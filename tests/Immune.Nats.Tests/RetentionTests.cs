@@ -43,8 +43,10 @@ public sealed class RetentionTests : NatsTest
         var read = new List<string>();
         var ids = new HashSet<string>();
         INatsJSConsumer consumer = await js.GetConsumerAsync(StreamName, options.Group);
+        using var guard = new CancellationTokenSource(HangGuard);
         while (read.Count < 500)
         {
+            guard.Token.ThrowIfCancellationRequested();
             int before = read.Count;
             await foreach (NatsJSMsg<byte[]> message in consumer.FetchNoWaitAsync(new NatsJSFetchOpts { MaxMsgs = 100 }, NATS.Client.Core.NatsRawSerializer<byte[]>.Default))
             {
@@ -55,9 +57,12 @@ public sealed class RetentionTests : NatsTest
 
             if (read.Count == before)
             {
-                Task accepted = watched.NextSuccess();
-                await stream.TrimAsync(); // what the group acknowledged goes: room for what the producer holds
-                await Task.WhenAny(accepted, service.FlushAsync()).WaitAsync(HangGuard); // or its own trim made the room already
+                // The producer's next try after the trim: it gets in (room for what it holds), or it is refused again
+                // (a fetch can come back empty while the stream still holds unread messages: read again), or it is
+                // done already (its own trim made the room first).
+                Task tried = Task.WhenAny(watched.NextSuccess(), watched.NextFailure(), service.FlushAsync());
+                await stream.TrimAsync(); // what the group acknowledged goes
+                await tried.WaitAsync(HangGuard);
             }
         }
 
