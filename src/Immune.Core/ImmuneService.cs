@@ -21,7 +21,7 @@ namespace Immune;
 /// delivered, failed or dropped and is counted (<see cref="GetDeliveryStats"/>, the <c>Immune</c> meter). Dispose the
 /// service to drain what is queued within <see cref="ImmuneOptions.ShutdownTimeout"/>.
 /// </remarks>
-public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, IDisposable
+public sealed class ImmuneService : IImmuneService, IAsyncDisposable, IDisposable
 {
     private static readonly ImmuneSeverity[] Severities = Enum.GetValues<ImmuneSeverity>();
     private static readonly ImmuneEventType[] EventTypes = Enum.GetValues<ImmuneEventType>();
@@ -33,8 +33,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
     private readonly EventValidator _validator;
     private readonly ImmuneMetrics _metrics;
     private readonly DeliveryPipeline? _pipeline; // null without a stream: record and summarize only
-    private readonly StormFolder? _folder;        // null unless FoldWindow > 0
-    private readonly ITimer? _foldTimer;          // reports repeats when their window closes; null unless FoldWindow > 0
+    private readonly FoldTimer? _folding;         // null unless FoldWindow > 0
     private readonly EnvelopeSpool? _spool;       // null unless SpoolDirectory is set (and there is a stream)
 
     // Guards the store and the lifecycle state. Recording an event and queueing its envelopes happen under it together
@@ -74,7 +73,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
         _timeProvider = timeProvider ?? TimeProvider.System;
         _validator = new EventValidator(_options);
         _store = new EventStore(_options.RetentionCapacity, tracksRepeats: _options.FoldWindow > TimeSpan.Zero);
-        _metrics = new ImmuneMetrics(meterFactory, () => _pipeline?.QueueLength ?? 0, () => OldestPendingAge.TotalSeconds);
+        _metrics = new ImmuneMetrics(meterFactory, () => _pipeline?.QueueLength ?? 0, () => (_pipeline?.OldestPendingAge ?? TimeSpan.Zero).TotalSeconds);
 
         if (eventStream is null)
         {
@@ -115,12 +114,10 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
 
         if (_options.FoldWindow > TimeSpan.Zero)
         {
-            _folder = new StormFolder(_options.FoldWindow, _options.RetentionCapacity, _store);
-            using (ExecutionContext.SuppressFlow()) // the timer's callbacks must not run in the ExecutionContext of whoever built the service
-            {
-                _foldTimer = _timeProvider.CreateTimer(static state => ((ImmuneService)state!).OnFoldTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            }
+            _folding = new FoldTimer(new StormFolder(_options.FoldWindow, _options.RetentionCapacity, _store), _gate, _pipeline, _timeProvider);
         }
+
+        Parts = new ImmuneServiceParts(_pipeline, _spool, _folding);
     }
 
     /// <summary>
@@ -131,23 +128,8 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
     /// </summary>
     public string InstanceId { get; } = System.Security.Cryptography.RandomNumberGenerator.GetHexString(16, lowercase: true);
 
-    /// <summary>The spool's write turn, for tests that stall the disk.</summary>
-    internal object? SpoolWriteTurn => _pipeline?.SpoolWriteTurn;
-
-    /// <summary>The spool's last sequence on the disk and its fsync count, for tests of durability and group commit.</summary>
-    internal (long DurableThrough, long Forced, long WrittenThrough) SpoolDurability => _spool?.Durability ?? default;
-
-    /// <summary>Holds the spool's fsyncs back until disposed, for tests of group commit.</summary>
-    internal IDisposable HoldSpoolForcing() => _spool!.HoldForcing();
-
-    /// <summary>The fold index's size, for tests of its bound.</summary>
-    internal int FoldIndexCount => _folder?.IndexedCount ?? 0;
-
-    /// <summary>How long ago the oldest pending envelope was queued (the <c>immune.queue.oldest_age</c> gauge).</summary>
-    internal TimeSpan OldestPendingAge => _pipeline?.OldestPendingAge ?? TimeSpan.Zero;
-
-    /// <summary>The delivery loop, for tests that must see it end.</summary>
-    internal Task DeliveryLoop => _pipeline?.Loop ?? Task.CompletedTask;
+    /// <summary>Gets what the service is built of, for tests that reach inside it.</summary>
+    internal ImmuneServiceParts Parts { get; }
 
     /// <inheritdoc />
     /// <remarks>
@@ -175,8 +157,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
                 DateTimeOffset now = _timeProvider.GetUtcNow();
                 DateTimeOffset last = _store.LastCreatedAt;
                 DateTimeOffset createdAt = now < last ? last : now; // recording times never decrease
-                folded = _folder?.FoldOrOpen(newEvent, now, createdAt, ref intake) ?? 0; // repeat reports that came due on the way
-                ArmFoldTimerLocked(now);
+                folded = _folding?.FoldOrOpen(newEvent, now, createdAt, ref intake) ?? 0; // repeat reports that came due on the way
                 if (folded == 0)
                 {
                     recorded = RecordLocked(newEvent, meta, createdAt, correlation, ref intake);
@@ -237,7 +218,7 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
                 DateTimeOffset changedAt = _store.NextStamp(eventId, _timeProvider.GetUtcNow()); // after every time written about it
                 ImmuneEvent updated = current with { Severity = severity };
                 _store.Replace(updated);
-                _folder?.Changed(current);
+                _folding?.Folder.Changed(current);
                 intake.Enqueue(EnvelopeKind.SeverityChanged, updated, changedAt, current.Severity, correlation, severity == ImmuneSeverity.Critical);
             }
         }
@@ -318,6 +299,56 @@ public sealed partial class ImmuneService : IImmuneService, IAsyncDisposable, ID
     /// <summary>Gets the delivery counts, taken atomically so that <c>Queued == Delivered + Failed + Dropped + Pending</c>.</summary>
     /// <returns>A snapshot of the counts.</returns>
     public ImmuneDeliveryStats GetDeliveryStats() => _pipeline?.GetStats() ?? new ImmuneDeliveryStats();
+
+    /// <summary>
+    /// Publishes the pending <c>immune.event_repeated</c> reports, stops intake, drains the queue within <see cref="ImmuneOptions.ShutdownTimeout"/>, counts what remains as dropped
+    /// (reason shutdown) and logs a summary. Returns even when the stream hangs. Idempotent: later calls return the same task.
+    /// </summary>
+    /// <returns>A task that completes when the service has stopped.</returns>
+    public ValueTask DisposeAsync()
+    {
+        DeliveryIntake intake = new(_pipeline);
+        try
+        {
+            lock (_gate)
+            {
+                if (_disposed is not null)
+                {
+                    return new ValueTask(_disposed.Task);
+                }
+
+                _disposed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _folding?.Stop(_timeProvider.GetUtcNow(), ref intake); // the pending repeat reports go out before the queue drains
+            }
+        }
+        finally
+        {
+            intake.Dispose();
+        }
+
+        return new ValueTask(DisposeCoreAsync());
+    }
+
+    /// <summary>Disposes synchronously: see <see cref="DisposeAsync"/>. Blocks for at most the shutdown timeout.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    private async Task DisposeCoreAsync()
+    {
+        try
+        {
+            if (_pipeline is not null)
+            {
+                await _pipeline.StopAsync().ConfigureAwait(false);
+            }
+
+            _spool?.Stop();
+        }
+        finally
+        {
+            _metrics.Dispose();
+            _disposed!.TrySetResult();
+        }
+    }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) is not null, this);
 

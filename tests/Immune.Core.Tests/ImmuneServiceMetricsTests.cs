@@ -115,7 +115,7 @@ public sealed class ImmuneServiceMetricsTests : IDisposable
         _queueLength.RecordObservableInstruments();
         _queueLength.LastMeasurement!.Value.ShouldBe(2); // the full queue; the hung one is in flight
         await provider.DisposeAsync().AsTask().WaitAsync(Events.HangGuard);
-        await service.DeliveryLoop.WaitAsync(Events.HangGuard); // let a late report of the loop land before counting
+        await service.Parts.DeliveryLoop.WaitAsync(Events.HangGuard); // let a late report of the loop land before counting
 
         Sum("immune.envelopes.dropped", "reason", "queue_full").ShouldBe(3);
         Sum("immune.envelopes.dropped", "reason", "shutdown").ShouldBe(3);

@@ -5,13 +5,11 @@ namespace Immune.Spool;
 /// <c>PublishAsync</c> returns (to the operating system at once, to the disk at least every sync interval), a progress
 /// file that says which records are settled, and a lock file that gives the directory one owner. Fully settled segments
 /// are deleted. Appends run in the pipeline's write turn (<see cref="SpoolHandOff"/>), under no lock of the service or
-/// the pipeline; appends, reads and the segment list are guarded by the spool's own lock, which no fsync holds.
+/// the pipeline; appends and the segment list are guarded by the spool's own lock, which no fsync and no read holds.
 /// </summary>
-internal sealed partial class DurableSpool : IDisposable
+internal sealed class DurableSpool : IDisposable
 {
-    private const string LockName = "spool.lock";
     private const string SegmentSuffix = ".seg";
-    private const int ReadChunk = 256 << 10;
 
     // Lock order: the write turn, then _gate (appends, reads, the segment list; never held across an fsync). The
     // pipeline's lock is never held while _gate is. The forcing turn (fsyncs, deletions) is taken outside every lock,
@@ -19,24 +17,22 @@ internal sealed partial class DurableSpool : IDisposable
     private readonly Gate _gate = new();
     private readonly ForcingTurn _turn = new();
     private readonly string _directory;
-    private readonly long _capacity;
+    private readonly SpoolRoom _room;
     private readonly long _segmentSize;
     private readonly bool _syncEveryWrite;
     private readonly FileStream _lock;
     private readonly List<SpoolSegment> _segments = [];  // oldest first; the last one is written to
     private readonly List<SpoolSegment> _unflushed = []; // written since their last fsync, but the current one
     private readonly List<string> _recoveredFiles = [];
-    private readonly Queue<(long Sequence, int Size)> _unsettled = new(); // the records written, oldest first, until settled
     private PreviousRun? _previous; // what a previous owner left, until recovered
-    private (SpoolSegment Segment, long Offset, long Sequence)? _readCursor; // where the last read stopped: the next record
-    private byte[] _readBuffer = [];
-    private long _unsettledBytes, _writtenThrough, _nextSegment, _forced;
+    private readonly SpoolReader _reader = new();
+    private long _writtenThrough, _nextSegment;
     private long _run; // this owner's first segment number: names its sequence space in segment names and progress
     private bool _unavailable;    // closed, or what is on the disk no longer reads back: the spool is given up
     private bool _writesRefused;  // the disk refused a write (full, failing): appends wait for the next sync
 
     private DurableSpool(string directory, long capacity, bool syncEveryWrite, FileStream lockFile)
-        => (_directory, _capacity, _segmentSize, _syncEveryWrite, _lock) = (directory, capacity, Math.Clamp(capacity / 4, 64 << 10, 16 << 20), syncEveryWrite, lockFile);
+        => (_directory, _room, _segmentSize, _syncEveryWrite, _lock) = (directory, new SpoolRoom(capacity), Math.Clamp(capacity / 4, 64 << 10, 16 << 20), syncEveryWrite, lockFile);
 
     /// <summary>Gets whether a disk fault made the spool give up; envelopes then stay in memory only.</summary>
     public bool Unavailable => Volatile.Read(ref _unavailable);
@@ -46,27 +42,7 @@ internal sealed partial class DurableSpool : IDisposable
     public static DurableSpool Open(string directory, long capacity, bool syncEveryWrite)
     {
         string full = Path.GetFullPath(directory);
-        if (OperatingSystem.IsWindows())
-        {
-            Directory.CreateDirectory(full);
-        }
-        else
-        {
-            Directory.CreateDirectory(full, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-
-        FileStream lockFile;
-        try
-        {
-            lockFile = new FileStream(Path.Combine(full, LockName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException exception)
-        {
-            throw new InvalidOperationException(
-                $"The spool directory '{full}' is in use by another ImmuneService (it holds '{LockName}'); give each service its own SpoolDirectory.", exception);
-        }
-
-        var spool = new DurableSpool(full, capacity, syncEveryWrite, lockFile);
+        var spool = new DurableSpool(full, capacity, syncEveryWrite, SpoolLock.Take(full));
         try
         {
             spool._previous = PreviousRun.Find(full, SegmentSuffix);
@@ -115,14 +91,7 @@ internal sealed partial class DurableSpool : IDisposable
                 return (SpoolWrite.Unavailable, SpoolWrite.Unavailable); // closed meanwhile, or the disk refused a write
             }
 
-            while (_unsettled.TryPeek(out var oldest) && oldest.Sequence <= settledThrough)
-            {
-                _unsettled.Dequeue();
-                _unsettledBytes -= oldest.Size;
-            }
-
-            long limit = critical ? _capacity : _capacity - (_capacity / 10);
-            if (_unsettledBytes + record.Length + (follower?.Length ?? 0) > limit)
+            if (!_room.Admits(record.Length + (follower?.Length ?? 0), critical, settledThrough))
             {
                 return (SpoolWrite.Full, SpoolWrite.Full);
             }
@@ -152,7 +121,7 @@ internal sealed partial class DurableSpool : IDisposable
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
-            CutTornTail(current);
+            current.CutTornTail();
             Volatile.Write(ref _writesRefused, true);
             return SpoolWrite.Unavailable;
         }
@@ -165,47 +134,15 @@ internal sealed partial class DurableSpool : IDisposable
         _writtenThrough = sequence;
         current.Length += record.Length;
         current.LastSequence = sequence;
-        _unsettled.Enqueue((sequence, record.Length));
-        _unsettledBytes += record.Length;
+        _room.Written(sequence, record.Length);
         return SpoolWrite.Written;
     }
 
-    /// <summary>Cuts what a refused write may have left past the last whole record, so that a later one follows it directly.</summary>
-    private static void CutTornTail(SpoolSegment segment)
-    {
-        try
-        {
-            if (segment.Handle is { } handle)
-            {
-                RandomAccess.SetLength(handle, segment.Length);
-            }
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ObjectDisposedException)
-        {
-            // A tail left there is cut off by recovery as damage, never replayed; the next write overwrites it anyway.
-        }
-    }
-
-    /// <summary>Gets how many times the spool forced its files to the disk.</summary>
-    internal long ForcedCount => Volatile.Read(ref _forced);
-
-    /// <summary>Gets the last sequence forced to the disk.</summary>
-    internal long DurableThrough => _turn.DurableThrough;
+    /// <summary>Gets the forcing turn: what is on the disk itself, and how many fsyncs put it there.</summary>
+    internal ForcingTurn Turn => _turn;
 
     /// <summary>Gets the last sequence written (handed to the operating system).</summary>
     internal long WrittenThrough => Volatile.Read(ref _writtenThrough);
-
-    /// <summary>Takes the forcing turn until disposed, as a slow fsync would: for tests of group commit.</summary>
-    internal IDisposable HoldForcing()
-    {
-        _turn.Enter();
-        return new Held(_turn);
-    }
-
-    private sealed class Held(ForcingTurn turn) : IDisposable
-    {
-        public void Dispose() => turn.Exit();
-    }
 
     /// <summary>Gets whether every write is forced to the disk before its publish returns (<see cref="ImmuneOptions.SpoolSyncInterval"/> zero).</summary>
     public bool SyncsEveryWrite => _syncEveryWrite;
@@ -353,7 +290,6 @@ internal sealed partial class DurableSpool : IDisposable
             }
 
             _turn.Durable(through);
-            Interlocked.Increment(ref _forced);
             return true;
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
@@ -402,6 +338,36 @@ internal sealed partial class DurableSpool : IDisposable
 
     /// <summary>A segment's file: <c>&lt;run&gt;-&lt;number&gt;.seg</c>, so that names sort in writing order.</summary>
     private string SegmentPath(long run, long number) => Path.Combine(_directory, $"{run:D12}-{number:D12}{SegmentSuffix}");
+
+    /// <summary>
+    /// Reads back up to <paramref name="max"/> records of this run with sequences from <paramref name="fromSequence"/>
+    /// on, in order, into <paramref name="into"/>: the backlog the pipeline keeps on disk rather than in memory. The
+    /// append lock is held only to see the segments; the disk is read and the records parsed outside it.
+    /// </summary>
+    /// <returns>False when the disk failed; the spool is then unavailable.</returns>
+    public bool Read(long fromSequence, int max, List<(long Sequence, EventEnvelope Envelope)> into)
+    {
+        lock (_gate)
+        {
+            if (Unavailable)
+            {
+                return false;
+            }
+
+            _reader.See(_segments);
+        }
+
+        try
+        {
+            _reader.Read(fromSequence, max, into);
+            return true;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ObjectDisposedException or System.Text.Json.JsonException)
+        {
+            Volatile.Write(ref _unavailable, true);
+            return false;
+        }
+    }
 
     /// <summary>
     /// Hands every intact record a previous owner left unsettled to <paramref name="replay"/>, oldest first, streaming

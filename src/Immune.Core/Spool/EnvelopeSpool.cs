@@ -35,10 +35,10 @@ internal sealed class EnvelopeSpool : IEnvelopeSpool, IDisposable
     public bool SyncsEveryWrite => _files.SyncsEveryWrite;
 
     /// <summary>Gets the last sequence forced to the disk and how many fsyncs that took, for tests of durability and group commit.</summary>
-    internal (long DurableThrough, long Forced, long WrittenThrough) Durability => (_files.DurableThrough, _files.ForcedCount, _files.WrittenThrough);
+    internal (long DurableThrough, long Forced, long WrittenThrough) Durability => (_files.Turn.DurableThrough, _files.Turn.Forced, _files.WrittenThrough);
 
     /// <summary>Takes the forcing turn until disposed, as a slow fsync would: for tests of group commit.</summary>
-    internal IDisposable HoldForcing() => _files.HoldForcing();
+    internal IDisposable HoldForcing() => _files.Turn.Hold();
 
     public bool Unavailable => _files.Unavailable;
 

@@ -10,7 +10,7 @@ internal sealed class ForcingTurn
 {
     private readonly object _gate = new(); // blocking waiters sleep on it (Monitor.Wait), so a plain object, not a Lock
     private bool _forcing;
-    private long _durableThrough;
+    private long _durableThrough, _forced;
     private TaskCompletionSource? _released; // completes when the turn in progress is given back; made for the first waiter
 
     /// <summary>Gets the last sequence forced to the disk.</summary>
@@ -51,7 +51,14 @@ internal sealed class ForcingTurn
     }
 
     /// <summary>Records that every sequence through <paramref name="through"/> is on the disk; the caller holds the turn.</summary>
-    public void Durable(long through) => Volatile.Write(ref _durableThrough, through);
+    public void Durable(long through)
+    {
+        Volatile.Write(ref _durableThrough, through);
+        Interlocked.Increment(ref _forced);
+    }
+
+    /// <summary>Gets how many times the files were forced to the disk.</summary>
+    public long Forced => Volatile.Read(ref _forced);
 
     /// <summary>Gives the turn back and wakes every waiter.</summary>
     public void Exit()
@@ -65,5 +72,17 @@ internal sealed class ForcingTurn
         }
 
         released?.TrySetResult();
+    }
+
+    /// <summary>Takes the turn until the result is disposed (tests of group commit hold it as a slow fsync would).</summary>
+    public IDisposable Hold()
+    {
+        Enter();
+        return new Held(this);
+    }
+
+    private sealed class Held(ForcingTurn turn) : IDisposable
+    {
+        public void Dispose() => turn.Exit();
     }
 }

@@ -15,6 +15,22 @@ internal sealed class SpoolSegment(long number, SafeFileHandle handle)
     /// <summary>Gets or sets the sequence of the last record written to it; null while empty.</summary>
     public long? LastSequence { get; set; }
 
+    /// <summary>Cuts what a refused write may have left past the last whole record, so that a later one follows it directly.</summary>
+    public void CutTornTail()
+    {
+        try
+        {
+            if (Handle is { } handle)
+            {
+                RandomAccess.SetLength(handle, Length);
+            }
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            // A tail left there is cut off by recovery as damage, never replayed; the next write overwrites it anyway.
+        }
+    }
+
     public void Close()
     {
         Handle?.Dispose();

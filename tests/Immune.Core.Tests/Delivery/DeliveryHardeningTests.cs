@@ -33,7 +33,7 @@ public sealed class DeliveryHardeningTests
         stats.Failed.ShouldBeGreaterThan(0);
         stats.DroppedQueueFull.ShouldBeGreaterThan(0);
         logger.Calls.ShouldBeGreaterThan(3); // failures, drops and the stop summary were all tried
-        service.DeliveryLoop.IsCompletedSuccessfully.ShouldBeTrue();
+        service.Parts.DeliveryLoop.IsCompletedSuccessfully.ShouldBeTrue();
         Should.NotThrow(() => new ImmuneService(null, null, logger, _time).Dispose()); // "no stream" is logged at construction
     }
 
@@ -117,7 +117,7 @@ public sealed class DeliveryHardeningTests
             }
 
             await service.DisposeAsync();
-            await service.DeliveryLoop.WaitAsync(Events.HangGuard); // a claim reported late must land before counting
+            await service.Parts.DeliveryLoop.WaitAsync(Events.HangGuard); // a claim reported late must land before counting
 
             ImmuneDeliveryStats stats = service.GetDeliveryStats();
             stats.ShouldBeBalanced();

@@ -300,10 +300,10 @@ public sealed class OutageTests
         await service.PublishAsync(Events.Info());
         await AdvanceTimersAsync(6); // 0.1 + 0.2 + 0.4 + 0.8 + 1 + 1 s
 
-        service.OldestPendingAge.ShouldBe(TimeSpan.FromSeconds(3.5));
+        service.Parts.OldestPendingAge.ShouldBe(TimeSpan.FromSeconds(3.5));
         _down = false;
         await AdvanceUntilSettledAsync(service);
-        service.OldestPendingAge.ShouldBe(TimeSpan.Zero);
+        service.Parts.OldestPendingAge.ShouldBe(TimeSpan.Zero);
     }
 
     private void Check(EventEnvelope envelope)

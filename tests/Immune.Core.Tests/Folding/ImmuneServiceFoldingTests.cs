@@ -203,7 +203,7 @@ public sealed class ImmuneServiceFoldingTests
         _stream.Envelopes.Count.ShouldBe(3);
         service.GetRecentEvents(TimeSpan.FromHours(1)).ShouldAllBe(e => e.Occurrences == 1 && e.LastSeenAt == e.CreatedAt);
         service.GetHealthSummary(TimeSpan.FromHours(1)).Occurrences.ShouldBe(3);
-        service.FoldIndexCount.ShouldBe(0);
+        service.Parts.FoldIndexCount.ShouldBe(0);
     }
 
     [Fact]
@@ -246,7 +246,7 @@ public sealed class ImmuneServiceFoldingTests
         for (int i = 0; i < 1_000; i++)
         {
             await service.PublishAsync(Events.Info($"distinct {i}"));
-            service.FoldIndexCount.ShouldBeLessThanOrEqualTo(3); // bounded by what is retained
+            service.Parts.FoldIndexCount.ShouldBeLessThanOrEqualTo(3); // bounded by what is retained
         }
 
         await service.Flushed();

@@ -36,7 +36,7 @@ public sealed class DiskFullTests
             await service.PublishAsync(Events.Info($"{published++} {big}")); // never throws
         }
 
-        long written = service.SpoolDurability.WrittenThrough;
+        long written = service.Parts.SpoolDurability.WrittenThrough;
         written.ShouldBeGreaterThan(500); // hundreds wait on the disk only, beyond the 50 in memory
         var criticals = new List<long>();
         for (int i = 0; i < 10; i++)
@@ -62,7 +62,7 @@ public sealed class DiskFullTests
             await service.PublishAsync(Events.Warning($"after {i}"));
         }
 
-        service.SpoolDurability.WrittenThrough.ShouldBe(service.GetDeliveryStats().Queued);
+        service.Parts.SpoolDurability.WrittenThrough.ShouldBe(service.GetDeliveryStats().Queued);
         await service.Flushed();
         service.GetDeliveryStats().Pending.ShouldBe(0);
         stream.Accepted.Count(e => e.Payload.Message.StartsWith("after ", StringComparison.Ordinal)).ShouldBe(20);

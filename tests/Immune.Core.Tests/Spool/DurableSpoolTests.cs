@@ -194,12 +194,12 @@ public sealed class DurableSpoolTests : IDisposable
         using DurableSpool spool = DurableSpool.Open(SpoolPath, 1 << 20, syncEveryWrite: true);
         spool.Append(1, Envelope(1), critical: false, settledThrough: 0).ShouldBe(SpoolWrite.Written);
         spool.Append(2, Envelope(2), critical: false, settledThrough: 0).ShouldBe(SpoolWrite.Written);
-        spool.DurableThrough.ShouldBe(0); // appends only hand the bytes to the operating system
+        spool.Turn.DurableThrough.ShouldBe(0); // appends only hand the bytes to the operating system
 
         (await spool.WaitDurableAsync(1)).ShouldBeTrue();
         (await spool.WaitDurableAsync(2)).ShouldBeTrue(); // covered by the first: no second fsync
 
-        (spool.DurableThrough, spool.ForcedCount).ShouldBe((2L, 1L));
+        (spool.Turn.DurableThrough, spool.Turn.Forced).ShouldBe((2L, 1L));
     }
 
     [Fact]
@@ -223,7 +223,7 @@ public sealed class DurableSpoolTests : IDisposable
                     if (spool.Append(mine, Envelope(mine), critical: false, settledThrough: 0) != SpoolWrite.Written) failures.Enqueue($"append {mine}");
                 }
 
-                if (!spool.WaitDurableAsync(mine).AsTask().GetAwaiter().GetResult() || spool.DurableThrough < mine) failures.Enqueue($"durable {mine}");
+                if (!spool.WaitDurableAsync(mine).AsTask().GetAwaiter().GetResult() || spool.Turn.DurableThrough < mine) failures.Enqueue($"durable {mine}");
             }
         }))];
 
@@ -231,8 +231,8 @@ public sealed class DurableSpoolTests : IDisposable
         foreach (Thread thread in threads) thread.Join(Events.HangGuard).ShouldBeTrue();
 
         failures.ShouldBeEmpty();
-        spool.DurableThrough.ShouldBe(Writers * Each);
-        spool.ForcedCount.ShouldBeLessThan(Writers * Each); // group commit: writers that came during an fsync shared the next
+        spool.Turn.DurableThrough.ShouldBe(Writers * Each);
+        spool.Turn.Forced.ShouldBeLessThan(Writers * Each); // group commit: writers that came during an fsync shared the next
     }
 
     [Fact]

@@ -247,7 +247,7 @@ public sealed class ImmuneServiceSpoolTests : IDisposable
     {
         var stream = new InMemoryEventStream();
         await using var service = new ImmuneService(stream, Options());
-        object turn = service.SpoolWriteTurn.ShouldNotBeNull();
+        object turn = service.Parts.SpoolWriteTurn.ShouldNotBeNull();
         using var release = new ManualResetEventSlim();
         var stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         new Thread(() => { lock (turn) { stalled.SetResult(); release.Wait(); } }) { IsBackground = true }.Start(); // the disk stalls: nothing can be written
@@ -283,7 +283,7 @@ public sealed class ImmuneServiceSpoolTests : IDisposable
         for (int i = 0; i < 20; i++)
         {
             await service.PublishAsync(i % 5 == 0 ? Events.Critical() : Events.Info());
-            service.SpoolDurability.DurableThrough.ShouldBeGreaterThanOrEqualTo(service.GetDeliveryStats().Queued, $"publish {i}"); // everything queued so far is forced
+            service.Parts.SpoolDurability.DurableThrough.ShouldBeGreaterThanOrEqualTo(service.GetDeliveryStats().Queued, $"publish {i}"); // everything queued so far is forced
         }
 
         // Sixty-four publishes arrive while an fsync is under way. Each call returns at once, with a task not yet complete:
@@ -291,18 +291,18 @@ public sealed class ImmuneServiceSpoolTests : IDisposable
         long queued = service.GetDeliveryStats().Queued;
         Task<long>[] publishes;
         long forcedBefore;
-        using (service.HoldSpoolForcing())
+        using (service.Parts.HoldSpoolForcing())
         {
-            forcedBefore = service.SpoolDurability.Forced;
+            forcedBefore = service.Parts.SpoolDurability.Forced;
             publishes = await OnOwnThread(() => Enumerable.Range(0, 64).Select(_ => service.PublishAsync(Events.Info()).AsTask()).ToArray())
                 .WaitAsync(Events.HangGuard); // a publish that blocked its thread for the disk would hold this one until the guard
             publishes.ShouldAllBe(p => !p.IsCompleted); // written, not yet on the disk: none complete
-            service.SpoolDurability.WrittenThrough.ShouldBeGreaterThanOrEqualTo(queued + 64);
+            service.Parts.SpoolDurability.WrittenThrough.ShouldBeGreaterThanOrEqualTo(queued + 64);
         }
 
         await Task.WhenAll(publishes).WaitAsync(Events.HangGuard);
-        service.SpoolDurability.DurableThrough.ShouldBeGreaterThanOrEqualTo(service.GetDeliveryStats().Queued);
-        (service.SpoolDurability.Forced - forcedBefore).ShouldBeLessThanOrEqualTo(2); // group commit: one fsync (two with a sync tick between) for 64 publishes
+        service.Parts.SpoolDurability.DurableThrough.ShouldBeGreaterThanOrEqualTo(service.GetDeliveryStats().Queued);
+        (service.Parts.SpoolDurability.Forced - forcedBefore).ShouldBeLessThanOrEqualTo(2); // group commit: one fsync (two with a sync tick between) for 64 publishes
     }
 
     /// <summary>Runs a call on a thread of its own, not the pool's: were it to block, it would block only that thread.</summary>
