@@ -16,7 +16,7 @@ namespace Immune.Delivery;
 /// under the lock once; results in between are claimed lock-free, which keeps every stats snapshot exact, and a
 /// disposal that gives up meets the loop on one compare-and-swap, so metrics agree with the stats.
 /// </remarks>
-internal sealed partial class DeliveryPipeline
+internal sealed class DeliveryPipeline
 {
     private readonly ImmuneOptions _options;
     private readonly TimeProvider _timeProvider;
@@ -26,20 +26,11 @@ internal sealed partial class DeliveryPipeline
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    // Guarded by _gate. Every envelope gets the next sequence when queued and is settled exactly once.
-    private readonly Gate _gate = new();
     private readonly Gate _serviceGate;
-    private readonly DeliveryQueue _queue;
-    private readonly SettlementWaiters _waiters = new();
-    private readonly BatchInHand _batch;
+    private readonly DeliveryLedger _ledger; // everything under the pipeline's lock
+    private readonly Gate _gate;
     private readonly IEnvelopeSpool? _spool;
-    private readonly SpoolHandOff? _handOff; // with a spool: queued, and waiting to be written to it and placed
-    private readonly DiskBacklog? _onDisk; // with a spool: the envelopes waiting there only, beyond QueueCapacity
-    private long _lastSequence;
-    private DeliveryTally _settled;
-    private bool _abandoned;
-    private bool _stopping;
-    private readonly LoopWakeup _wakeup = new();
+    private readonly SpoolDelivery? _spooled; // with a spool: its write turn, its replay, and the backlog on its disk
 
     public DeliveryPipeline(IEventStream stream, ImmuneOptions options, string instanceId, TimeProvider timeProvider, DeliveryReporter reporter, Func<double>? jitter = null, IEnvelopeSpool? spool = null, Gate? serviceGate = null)
     {
@@ -47,19 +38,18 @@ internal sealed partial class DeliveryPipeline
         // One factory: without a spool the loop builds every envelope; with one the write turn does, and the loop gets them built.
         var envelopes = new EnvelopeFactory(options.Source, instanceId);
         _spool = spool;
-        _handOff = spool is null ? null : new SpoolHandOff(spool, envelopes);
-        _onDisk = spool is null ? null : new DiskBacklog(spool);
+        _ledger = new DeliveryLedger(options.QueueCapacity, options.MaxBatchSize, spool is null ? null : new SpoolHandOff(spool, envelopes), spool is null ? null : new DiskBacklog(spool));
+        _gate = _ledger.Gate;
+        _spooled = spool is null ? null : new SpoolDelivery(this, _ledger, spool, _serviceGate, timeProvider, reporter, options.MaxBatchSize);
         _options = options;
         _timeProvider = timeProvider;
         _reporter = reporter;
-        _queue = new DeliveryQueue(options.QueueCapacity);
-        _batch = new BatchInHand(options.MaxBatchSize);
         _health = new StreamHealth(timeProvider, reporter, () => GetStats().Pending);
 
         // The loop serves every caller: it must not carry the constructing caller's Activity or AsyncLocals.
         using (ExecutionContext.SuppressFlow())
         {
-            _delivery = new BatchDelivery(stream, options, envelopes, timeProvider, reporter, _health, jitter ?? Random.Shared.NextDouble, _batch, _stop.Token);
+            _delivery = new BatchDelivery(stream, options, envelopes, timeProvider, reporter, _health, jitter ?? Random.Shared.NextDouble, _ledger.Batch, _stop.Token);
             _loop = Task.Run(RunAsync);
         }
     }
@@ -68,11 +58,11 @@ internal sealed partial class DeliveryPipeline
     internal Task Loop => _loop;
 
     /// <summary>Gets the spool's write turn, for tests that stall the disk; <see langword="null"/> without a spool.</summary>
-    internal object? SpoolWriteTurn => _handOff?.Turn;
+    internal object? SpoolWriteTurn => _ledger.HandOff?.Turn;
 
     public int QueueLength
     {
-        get { lock (_gate) { return _queue.Count; } }
+        get { lock (_gate) { return _ledger.Queue.Count; } }
     }
 
     /// <summary>Gets how long ago the oldest pending envelope (in hand or queued) was queued; zero when none is pending.</summary>
@@ -83,19 +73,7 @@ internal sealed partial class DeliveryPipeline
             long queuedAt;
             lock (_gate)
             {
-                if (_batch.TryPeekUnclaimed(out PendingEnvelope oldest) || (!NextIsOnDiskLocked() && _queue.TryPeek(out oldest)))
-                {
-                    queuedAt = oldest.QueuedAt;
-                }
-                else if (_onDisk is not null && _onDisk.TryPeekQueuedAt(out long onDiskAt))
-                {
-                    queuedAt = onDiskAt;
-                }
-                else if (_handOff is not null && _handOff.TryPeek(out oldest))
-                {
-                    queuedAt = oldest.QueuedAt;
-                }
-                else
+                if (!_ledger.TryPeekOldestQueuedAt(out queuedAt))
                 {
                     return TimeSpan.Zero;
                 }
@@ -115,17 +93,17 @@ internal sealed partial class DeliveryPipeline
         lock (_gate)
         {
             long queuedAt = _timeProvider.GetTimestamp(); // under the lock: queue times grow with sequences, so deadlines do too
-            var first = new PendingEnvelope(++_lastSequence, kind, source, timestamp, previous, correlation) { QueuedAt = queuedAt, Leads = critical };
+            var first = new PendingEnvelope(_ledger.NextSequence(), kind, source, timestamp, previous, correlation) { QueuedAt = queuedAt, Leads = critical };
             if (critical)
             {
-                EnqueueLocked(first, new PendingEnvelope(++_lastSequence, EnvelopeKind.CriticalEvent, source, timestamp, default, correlation) { QueuedAt = queuedAt }, ref intake);
+                _ledger.Admit(first, new PendingEnvelope(_ledger.NextSequence(), EnvelopeKind.CriticalEvent, source, timestamp, default, correlation) { QueuedAt = queuedAt }, ref intake);
             }
             else
             {
-                EnqueueLocked(first, ref intake);
+                _ledger.Admit(first, ref intake);
             }
 
-            intake.TakeWakeup(_wakeup);
+            intake.TakeWakeup(_ledger.Wakeup);
         }
     }
 
@@ -182,9 +160,9 @@ internal sealed partial class DeliveryPipeline
 
         _reporter.Dropped(intake.FirstRefused, intake.RefusedCount, Reasons.SpoolFull);
         _reporter.Dropped(intake.FirstShed, intake.ShedCount, Reasons.QueueFull);
-        if (_handOff is not null && intake.Count > 0)
+        if (_spooled is not null && intake.Count > 0)
         {
-            WriteHandedOff(intake.LastSequence);
+            _spooled.WriteHandedOff(intake.LastSequence);
         }
     }
 
@@ -194,7 +172,7 @@ internal sealed partial class DeliveryPipeline
         Task settled;
         lock (_gate)
         {
-            settled = WaitForSettledLocked(_lastSequence);
+            settled = _ledger.WaitForSettled(_ledger.LastSequence);
         }
 
         return cancellationToken.CanBeCanceled ? settled.WaitAsync(cancellationToken) : settled;
@@ -204,71 +182,25 @@ internal sealed partial class DeliveryPipeline
     {
         lock (_gate)
         {
-            return StatsLocked();
+            return _ledger.Stats(_health.FailingSince);
         }
-    }
-
-    private ImmuneDeliveryStats StatsLocked()
-    {
-        DeliveryTally tally = _settled;
-        int claimed = _batch.CountClaimed(ref tally);
-        return tally.ToStats(_lastSequence, _queue.Count + (_batch.Count - claimed) + (_onDisk?.Count ?? 0) + (_handOff?.Count ?? 0), _health.FailingSince);
     }
 
     /// <summary>Gets the sequence through which every envelope is settled: what the spool may forget, unless it was frozen.</summary>
     public long SettledThrough()
     {
-        lock (_gate) { return SettledThroughLocked(); }
+        lock (_gate) { return _ledger.SettledThrough(); }
     }
 
-    private void EnqueueLocked(in PendingEnvelope item, ref DeliveryIntake intake)
-    {
-        Invariants.Held(_gate, "the pipeline's lock");
-        intake.Queued(item.Sequence);
-        if (_handOff is not null)
-        {
-            _handOff.Add(item); // written and placed by a write turn, once the caller holds no lock
-        }
-        else
-        {
-            ShedLocked(_queue.Enqueue(item, out PendingEnvelope shed), shed, ref intake);
-        }
-    }
-
-    /// <summary>Queues a CRITICAL publish's two envelopes, admitted (or shed) together.</summary>
-    private void EnqueueLocked(in PendingEnvelope lead, in PendingEnvelope follower, ref DeliveryIntake intake)
-    {
-        Invariants.Held(_gate, "the pipeline's lock");
-        intake.Queued(lead.Sequence);
-        intake.Queued(follower.Sequence);
-        if (_handOff is not null)
-        {
-            _handOff.Add(lead);
-            _handOff.Add(follower);
-        }
-        else
-        {
-            ShedLocked(_queue.Enqueue(lead, follower, out PendingEnvelope shed), shed, ref intake);
-        }
-    }
-
-    /// <summary>Counts what the memory queue shed to admit a publish (<c>queue_full</c>).</summary>
-    private void ShedLocked(int count, in PendingEnvelope first, ref DeliveryIntake intake)
-    {
-        if (count > 0)
-        {
-            _settled.DroppedQueueFull += count;
-            intake.Shed(first, count);
-            CompleteWaitersLocked();
-        }
-    }
+    /// <summary>Replays what a previous service left in the spool, before anything new (see <see cref="SpoolDelivery.ReplayFromSpool"/>).</summary>
+    public void ReplayFromSpool() => _spooled!.ReplayFromSpool();
 
     private async ValueTask<T> WaitInlineAsync<T>(T result, long lastSequence, CancellationToken cancellationToken)
     {
         Task settled;
         lock (_gate)
         {
-            settled = WaitForSettledLocked(lastSequence);
+            settled = _ledger.WaitForSettled(lastSequence);
         }
 
         try
@@ -283,22 +215,6 @@ internal sealed partial class DeliveryPipeline
         return result;
     }
 
-    private Task WaitForSettledLocked(long sequence) => _waiters.WaitFor(sequence, SettledThroughLocked());
-
-    /// <summary>
-    /// The highest sequence up to which every envelope is settled. The loop takes envelopes in sequence order, a batch
-    /// at a time, so everything before its batch (or before the oldest waiting) is settled or was shed.
-    /// </summary>
-    private long SettledThroughLocked()
-    {
-        Invariants.Held(_gate, "the pipeline's lock");
-        return _batch.Count > 0 ? _batch[0].Sequence - 1
-            : Math.Min(Math.Min(_queue.OldestSequence ?? long.MaxValue, _onDisk?.OldestSequence ?? long.MaxValue), _handOff?.OldestSequence ?? long.MaxValue) is long oldest && oldest != long.MaxValue ? oldest - 1
-            : _lastSequence;
-    }
-
-    private void CompleteWaitersLocked() => _waiters.Release(SettledThroughLocked());
-
     private async Task RunAsync()
     {
         while (true)
@@ -307,44 +223,41 @@ internal sealed partial class DeliveryPipeline
             ValueTask? idle = null;
             lock (_gate)
             {
-                if (_abandoned)
+                if (_ledger.Abandoned)
                 {
                     return; // disposal settled and reported the batch in hand
                 }
 
                 // Settle the batch just delivered and take the next under one acquisition of the lock.
-                _batch.Settle(ref _settled);
-                if (Invariants.Checked)
-                {
-                    Invariants.Balanced(StatsLocked());
-                }
+                _ledger.Batch.Settle(ref _ledger.Settled);
+                _ledger.CheckBalanced();
                 if (_stop.IsCancellationRequested)
                 {
                     break;
                 }
 
-                bool fromDisk = NextIsOnDiskLocked();
-                count = fromDisk ? 0 : _batch.Take(_queue, _onDisk?.OldestSequence ?? long.MaxValue); // never past what waits on disk
+                bool fromDisk = _ledger.NextIsOnDisk();
+                count = fromDisk ? 0 : _ledger.Batch.Take(_ledger.Queue, _ledger.OnDisk?.OldestSequence ?? long.MaxValue); // never past what waits on disk
                 if (fromDisk)
                 {
                     idle = null;
                     count = -1; // read back below, outside the lock
                 }
-                else if (count == 0 && _stopping && (_handOff?.Count ?? 0) == 0)
+                else if (count == 0 && _ledger.Stopping && (_ledger.HandOff?.Count ?? 0) == 0)
                 {
-                    CompleteWaitersLocked();
+                    _ledger.ReleaseWaiters();
                     return; // drained
                 }
 
                 if (count == 0)
                 {
-                    idle = _wakeup.Arm();
+                    idle = _ledger.Wakeup.Arm();
                 }
 
-                CompleteWaitersLocked();
+                _ledger.ReleaseWaiters();
             }
 
-            if (count < 0 && (count = TakeFromDisk()) < 0)
+            if (count < 0 && (count = _spooled!.TakeFromDisk()) < 0)
             {
                 return; // disposal gave up meanwhile and counted what waited
             }
@@ -367,7 +280,7 @@ internal sealed partial class DeliveryPipeline
                 // Nothing in delivery should throw; if it does, what is in hand fails and the loop lives on.
                 _reporter.LoopFault(exception);
                 var failed = new Settlement(Outcome.FailedStreamError, 0, exception, TimeSpan.Zero);
-                if (!_batch.TryClaimRest(failed, out PendingEnvelope first, out int rest))
+                if (!_ledger.Batch.TryClaimRest(failed, out PendingEnvelope first, out int rest))
                 {
                     return;
                 }
@@ -380,5 +293,63 @@ internal sealed partial class DeliveryPipeline
         }
 
         AbandonAndReport(); // the stop came between batches
+    }
+
+    /// <summary>Stops intake (the service stopped calling <see cref="Enqueue"/>), drains within the shutdown timeout, drops the rest.</summary>
+    public async Task StopAsync()
+    {
+        bool wake;
+        lock (_gate)
+        {
+            _ledger.Stopping = true;
+            wake = _ledger.Wakeup.TryTake();
+        }
+
+        if (wake)
+        {
+            _ledger.Wakeup.Set();
+        }
+
+        if (!await DrainedWithinAsync(_options.ShutdownTimeout).ConfigureAwait(false))
+        {
+            // Out of time: stop the call in flight and count everything still pending as dropped. The spool keeps it
+            // all: its progress stops here, before the loop or this method settle anything as dropped.
+            lock (_gate) { _spool?.Freeze(_ledger.SettledThrough()); }
+
+            await _stop.CancelAsync().ConfigureAwait(false);
+            AbandonAndReport();
+        }
+
+        _reporter.Stopped(GetStats());
+        _delivery.Dispose();
+    }
+
+    private async Task<bool> DrainedWithinAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await _loop.WaitAsync(timeout, _timeProvider).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Gives up on everything pending: results the loop claimed count as they are (the loop reports them), the rest of
+    /// its batch and the whole queue count as dropped (shutdown) and are reported here. Idempotent.
+    /// </summary>
+    private void AbandonAndReport()
+    {
+        PendingEnvelope first;
+        long count;
+        lock (_gate)
+        {
+            count = _ledger.Abandon(out first);
+        }
+
+        _reporter.Dropped(first, count, Reasons.Shutdown);
     }
 }

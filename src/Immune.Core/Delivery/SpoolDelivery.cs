@@ -4,11 +4,12 @@ using Immune.Spool;
 namespace Immune.Delivery;
 
 /// <summary>
-/// The delivery pipeline's side of the spool: the write turn that writes handed-over envelopes and places them, the
-/// replay of what a previous service left, and the backlog read back from disk. Lock order: the write turn, then the
-/// pipeline's lock; the spool's own lock is never taken under the pipeline's.
+/// The delivery side of the spool: the write turn that writes handed-over envelopes and places them, the replay of what
+/// a previous service left, and the backlog read back from disk. It works on the pipeline's <see cref="DeliveryLedger"/>
+/// under the ledger's lock, and writes and reads the disk outside it. Lock order: the write turn, then the ledger's
+/// lock; the spool's own lock is never taken under the ledger's.
 /// </summary>
-internal sealed partial class DeliveryPipeline
+internal sealed class SpoolDelivery(DeliveryPipeline pipeline, DeliveryLedger ledger, IEnvelopeSpool spool, Gate serviceGate, TimeProvider timeProvider, DeliveryReporter reporter, int maxBatchSize)
 {
     /// <summary>
     /// Takes the write turn and writes what waits to be spooled, a turn's worth at a time, until
@@ -16,26 +17,26 @@ internal sealed partial class DeliveryPipeline
     /// on disk when memory is full or others already wait there (in order), shed when the spool is full for it, in
     /// memory only when the spool gave up. The serialization and the writes run under no lock of the pipeline's.
     /// </summary>
-    private void WriteHandedOff(long sequence)
+    public void WriteHandedOff(long sequence)
     {
-        SpoolHandOff handOff = _handOff!;
-        Invariants.NotHeld(_serviceGate, "the service's lock (the write turn waits for the disk)");
-        Invariants.NotHeld(_gate, "the pipeline's lock (the write turn waits for the disk)");
+        SpoolHandOff handOff = ledger.HandOff!;
+        Invariants.NotHeld(serviceGate, "the service's lock (the write turn waits for the disk)");
+        Invariants.NotHeld(ledger.Gate, "the pipeline's lock (the write turn waits for the disk)");
         lock (handOff.Turn)
         {
             while (true)
             {
                 int count;
                 long settledThrough;
-                lock (_gate)
+                lock (ledger.Gate)
                 {
-                    if (_abandoned || !handOff.TryPeek(out PendingEnvelope head) || head.Sequence > sequence)
+                    if (ledger.Abandoned || !handOff.TryPeek(out PendingEnvelope head) || head.Sequence > sequence)
                     {
                         return; // written by an earlier turn, or given up by disposal (it stays spooled)
                     }
 
                     count = handOff.Take();
-                    settledThrough = SettledThroughLocked();
+                    settledThrough = ledger.SettledThrough();
                 }
 
                 handOff.Write(count, settledThrough);
@@ -51,12 +52,12 @@ internal sealed partial class DeliveryPipeline
     /// <summary>Places the envelopes a turn wrote, then announces them; false when disposal gave up on them meanwhile.</summary>
     private bool PlaceWritten(SpoolHandOff handOff, int count)
     {
-        DeliveryIntake placed = new(this);
+        DeliveryIntake placed = new(pipeline);
         try
         {
-            lock (_gate)
+            lock (ledger.Gate)
             {
-                if (_abandoned)
+                if (ledger.Abandoned)
                 {
                     return false;
                 }
@@ -74,13 +75,9 @@ internal sealed partial class DeliveryPipeline
                     }
                 }
 
-                if (Invariants.Checked)
-                {
-                    Invariants.Balanced(StatsLocked());
-                }
-
-                CompleteWaitersLocked();
-                placed.TakeWakeup(_wakeup);
+                ledger.CheckBalanced();
+                ledger.ReleaseWaiters();
+                placed.TakeWakeup(ledger.Wakeup);
                 return true;
             }
         }
@@ -92,21 +89,21 @@ internal sealed partial class DeliveryPipeline
 
     private void PlaceLocked(SpoolWrite spooled, in PendingEnvelope item, ref DeliveryIntake placed)
     {
-        Invariants.Held(_gate, "the pipeline's lock");
+        Invariants.Held(ledger.Gate, "the pipeline's lock");
         if (spooled == SpoolWrite.Full)
         {
-            _settled.DroppedSpoolFull++;
+            ledger.Settled.DroppedSpoolFull++;
             placed.Refused(item);
         }
-        else if (spooled == SpoolWrite.Written && (_onDisk!.Count > 0 || _queue.Count >= _options.QueueCapacity))
+        else if (spooled == SpoolWrite.Written && (ledger.OnDisk!.Count > 0 || ledger.Queue.Count >= ledger.QueueCapacity))
         {
             // On disk, and memory is full (or others already wait on disk, ahead of it): it waits there, in order,
             // and the loop reads it back when it comes to it. Only the spool's capacity sheds.
-            _onDisk.Add(item);
+            ledger.OnDisk.Add(item);
         }
         else
         {
-            ShedLocked(_queue.Enqueue(item, out PendingEnvelope shed), shed, ref placed); // the spool gave up: memory only, as without one
+            ledger.Shed(ledger.Queue.Enqueue(item, out PendingEnvelope shed), shed, ref placed); // the spool gave up: memory only, as without one
         }
     }
 
@@ -118,7 +115,7 @@ internal sealed partial class DeliveryPipeline
     {
         if (leadSpooled == SpoolWrite.Unavailable && followerSpooled == SpoolWrite.Unavailable)
         {
-            ShedLocked(_queue.Enqueue(lead, follower, out PendingEnvelope shed), shed, ref placed);
+            ledger.Shed(ledger.Queue.Enqueue(lead, follower, out PendingEnvelope shed), shed, ref placed);
             return;
         }
 
@@ -129,20 +126,20 @@ internal sealed partial class DeliveryPipeline
     /// <summary>Queues what a previous service left in the spool, before anything new; the envelopes keep their ids.</summary>
     private void Replay(List<EventEnvelope> envelopes)
     {
-        DeliveryIntake intake = new(this);
+        DeliveryIntake intake = new(pipeline);
         try
         {
-            lock (_gate)
+            lock (ledger.Gate)
             {
-                long queuedAt = _timeProvider.GetTimestamp(); // a replayed envelope's delivery time starts again here
+                long queuedAt = timeProvider.GetTimestamp(); // a replayed envelope's delivery time starts again here
                 for (int i = 0; i < envelopes.Count; i++)
                 {
                     bool leads = i + 1 < envelopes.Count && EnvelopeKinds.IsPair(envelopes[i], envelopes[i + 1]);
-                    EnqueueLocked(PendingEnvelope.Replayed(++_lastSequence, envelopes[i]) with { QueuedAt = queuedAt, Leads = leads }, ref intake);
+                    ledger.Admit(PendingEnvelope.Replayed(ledger.NextSequence(), envelopes[i]) with { QueuedAt = queuedAt, Leads = leads }, ref intake);
                 }
 
-                _settled.Replayed += envelopes.Count;
-                intake.TakeWakeup(_wakeup);
+                ledger.Settled.Replayed += envelopes.Count;
+                intake.TakeWakeup(ledger.Wakeup);
             }
         }
         finally
@@ -159,7 +156,7 @@ internal sealed partial class DeliveryPipeline
     public void ReplayFromSpool()
     {
         var pending = new List<EventEnvelope>(1025);
-        _spool!.Recover(envelope =>
+        spool.Recover(envelope =>
         {
             // A block ends between publishes, never inside a CRITICAL one: its two envelopes are placed together.
             if (pending.Count >= 1024 && !EnvelopeKinds.IsPair(pending[^1], envelope))
@@ -173,44 +170,42 @@ internal sealed partial class DeliveryPipeline
         Replay(pending);
     }
 
-    private bool NextIsOnDiskLocked() => _onDisk is not null && _onDisk.IsNext(_queue);
-
     /// <summary>
     /// Reads the oldest envelopes waiting on disk back into the batch in hand (the disk read runs outside the lock);
     /// returns how many were taken, or -1 when disposal gave up meanwhile. A spool that no longer reads back sheds
     /// what waited on it, counted as <c>spool_full</c>.
     /// </summary>
-    private int TakeFromDisk()
+    public int TakeFromDisk()
     {
         long from;
         int max;
-        lock (_gate)
+        lock (ledger.Gate)
         {
             // Never past the oldest in memory: one the disk refused while it was full waits there, in its place.
-            (from, max) = (_onDisk!.From, _onDisk.CountBefore(_queue.OldestSequence ?? long.MaxValue, _options.MaxBatchSize));
+            (from, max) = (ledger.OnDisk!.From, ledger.OnDisk.CountBefore(ledger.Queue.OldestSequence ?? long.MaxValue, maxBatchSize));
         }
 
-        bool read = _onDisk.Read(from, max);
+        bool read = ledger.OnDisk.Read(from, max);
         PendingEnvelope lost = default;
         long lostCount = 0;
-        lock (_gate)
+        lock (ledger.Gate)
         {
-            if (_abandoned)
+            if (ledger.Abandoned)
             {
                 return -1;
             }
 
-            if (read && _onDisk.TryTake(out ReadOnlySpan<PendingEnvelope> taken))
+            if (read && ledger.OnDisk.TryTake(out ReadOnlySpan<PendingEnvelope> taken))
             {
-                return _batch.Take(taken);
+                return ledger.Batch.Take(taken);
             }
 
-            lostCount = _onDisk.Lose(out lost);
-            _settled.DroppedSpoolFull += lostCount;
-            CompleteWaitersLocked();
+            lostCount = ledger.OnDisk.Lose(out lost);
+            ledger.Settled.DroppedSpoolFull += lostCount;
+            ledger.ReleaseWaiters();
         }
 
-        _reporter.Dropped(lost, lostCount, Reasons.SpoolFull);
+        reporter.Dropped(lost, lostCount, Reasons.SpoolFull);
         return 0;
     }
 }
