@@ -80,6 +80,26 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Dashboard_FleetUnchanged_KeepsTheMessageTheReaderOpened_AChangeRedraws()
+    {
+        await using FleetApp fleet = await FleetApp.StartAsync();
+        fleet.Publish("files", 1, ImmuneSeverity.Warning, string.Concat(Enumerable.Repeat("overflow ", 100)));
+        using Browser browser = Browser.Start();
+        browser.Driver.Navigate().GoToUrl(fleet.Address);
+        browser.Wait().Until(_ => Rows(browser).Count == 1);
+
+        IWebElement opened = Rows(browser)[0].FindElement(By.CssSelector("td.message details"));
+        opened.FindElement(By.TagName("summary")).Click();
+        browser.WaitForRefreshes(2);
+
+        opened.GetAttribute("open").ShouldNotBeNull(); // the same element, still open: an unchanged answer is not redrawn
+
+        fleet.Publish("files", 2, ImmuneSeverity.Critical, "disk on fire");
+        browser.Wait().Until(_ => Rows(browser).Count == 2);
+        Should.Throw<StaleElementReferenceException>(() => opened.GetAttribute("open")); // a change redraws
+    }
+
+    [Fact]
     public async Task Dashboard_AbsoluteTimes_AndTheChartCountsBySeverityAtPublication()
     {
         await using FleetApp fleet = await FleetApp.StartAsync();

@@ -1,4 +1,4 @@
-// Immune fleet dashboard: polls the fleet host's JSON every 2 seconds and redraws. Every value from an event goes into
+// Immune fleet dashboard: polls the fleet host's JSON every 2 seconds and redraws when it changed. Every value from an event goes into
 // the page as text (textContent, Text nodes, SVG <title> text), never as markup, with bidirectional controls shown as
 // their code points: a message of "<script>" shows as those characters, and no message can reorder what is around it.
 'use strict';
@@ -206,23 +206,31 @@
   // browser sends the credentials it signed in with by itself).
   const base = location.origin + location.pathname.replace(/[^/]*$/, '');
 
-  async function getJson(path) {
+  async function getText(path) {
     const response = await fetch(base + path, { headers: { accept: 'application/json' }, cache: 'no-store', credentials: 'same-origin' });
     if (!response.ok) throw new Error('HTTP ' + response.status);
-    return response.json();
+    return response.text();
   }
+
+  let drawn = null; // the answers the page shows now, as received
 
   async function refresh() {
     try {
-      const [health, incidents, rate] = await Promise.all([
-        getJson('api/immune/fleet/health?minutes=' + WINDOW_MINUTES),
-        getJson('api/immune/fleet/incidents?max=' + MAX_INCIDENTS),
-        getJson('api/immune/fleet/rate?minutes=' + WINDOW_MINUTES),
+      const answers = await Promise.all([
+        getText('api/immune/fleet/health?minutes=' + WINDOW_MINUTES),
+        getText('api/immune/fleet/incidents?max=' + MAX_INCIDENTS),
+        getText('api/immune/fleet/rate?minutes=' + WINDOW_MINUTES),
       ]);
+      const [health, incidents, rate] = answers.map(text => JSON.parse(text));
       lastGood = health;
-      const now = renderHealth(health);
-      renderIncidents(incidents, health, now);
-      renderRate(rate);
+      const received = answers.join('\n');
+      if (received !== drawn) {
+        // Redrawn only when something changed: an unchanged fleet keeps what the reader selected or opened.
+        const now = renderHealth(health);
+        renderIncidents(incidents, health, now);
+        renderRate(rate);
+        drawn = received;
+      }
       renderLive(health, null);
       document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || 0) + 1);
     } catch (error) {
