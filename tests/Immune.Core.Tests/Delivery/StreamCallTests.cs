@@ -61,17 +61,17 @@ public sealed class StreamCallTests : IDisposable
     [Fact]
     public async Task BatchStream_HangsPastTheTimeout_RunTimesOutAtTheDeadline_TheCallsTokenIsCancelled()
     {
-        CancellationToken seen = default;
+        var seen = new TaskCompletionSource<CancellationToken>(TaskCreationOptions.RunContinuationsAsynchronously);
         var stream = new ScriptedBatchStream((_, _, token) =>
         {
-            seen = token;
+            seen.TrySetResult(token); // the call's token, once the call has it (the stream counts the call before)
             return new ValueTask(new TaskCompletionSource().Task); // hangs, ignoring the token
         });
         using var call = new StreamCall(stream, _time, Timeout, _stop.Token);
 
         Task<StreamCall.Run> running = call.InvokeAsync(Envelopes(3)).AsTask();
         (await _time.NextTimer()).ShouldBe(Timeout);
-        await stream.WhenCalled(1); // the deadline counts from the call
+        CancellationToken token = await seen.Task.WaitAsync(Events.HangGuard); // the deadline counts from the call
         _time.Advance(Timeout - TimeSpan.FromTicks(1));
         running.IsCompleted.ShouldBeFalse(); // not a tick early
         _time.Advance(TimeSpan.FromTicks(1));
@@ -79,7 +79,7 @@ public sealed class StreamCallTests : IDisposable
         StreamCall.Run run = await running.WaitAsync(Events.HangGuard);
         (run.Delivered, run.Next.Outcome).ShouldBe((0, Outcome.FailedTimeout));
         run.Next.Exception.ShouldBeOfType<TimeoutException>().Message.ShouldBe("The stream did not complete the call within 00:00:05.");
-        seen.IsCancellationRequested.ShouldBeTrue();
+        token.IsCancellationRequested.ShouldBeTrue();
         call.AbandonedCalls.ShouldBe(1);
     }
 
