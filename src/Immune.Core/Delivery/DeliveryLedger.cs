@@ -1,17 +1,23 @@
 using Immune.Internal;
-using Immune.Spool;
 
 namespace Immune.Delivery;
 
 /// <summary>
-/// The pipeline's state under its lock: the sequences given, where each pending envelope waits (the batch in hand, the
-/// memory queue, the spool's hand-off, the disk), what is settled, and who waits for it. Every envelope gets the next
+/// The pipeline's state under its lock: the sequences given, where each pending envelope waits (the batch in hand, or
+/// the <see cref="IBacklog"/>), what is settled, and who waits for it. Every envelope gets the next
 /// sequence when queued and is settled exactly once, so <c>Queued == Delivered + Failed + Dropped + Pending</c> holds
 /// at every release of the lock. Every member but <see cref="Gate"/> is read and written under <see cref="Gate"/>.
 /// </summary>
-internal sealed class DeliveryLedger(int queueCapacity, int maxBatchSize, SpoolHandOff? handOff, DiskBacklog? onDisk)
+internal sealed class DeliveryLedger
 {
     private readonly SettlementWaiters _waiters = new();
+
+    /// <summary>Creates a ledger whose backlog <paramref name="backlog"/> makes (it counts what the backlog sheds here).</summary>
+    public DeliveryLedger(int maxBatchSize, Func<DeliveryLedger, IBacklog> backlog)
+    {
+        Batch = new BatchInHand(maxBatchSize);
+        Backlog = backlog(this);
+    }
 
     /// <summary>The what-is-settled counts; a field, so that the batch settles into it in place.</summary>
     public DeliveryTally Settled;
@@ -19,20 +25,11 @@ internal sealed class DeliveryLedger(int queueCapacity, int maxBatchSize, SpoolH
     /// <summary>Gets the pipeline's lock.</summary>
     public Gate Gate { get; } = new();
 
-    /// <summary>Gets the envelopes waiting in memory.</summary>
-    public DeliveryQueue Queue { get; } = new(queueCapacity);
-
-    /// <summary>Gets how many envelopes memory holds before, with a spool, they wait on disk.</summary>
-    public int QueueCapacity => queueCapacity;
-
-    /// <summary>Gets, with a spool, the envelopes queued and waiting to be written to it and placed.</summary>
-    public SpoolHandOff? HandOff => handOff;
-
-    /// <summary>Gets, with a spool, the envelopes waiting there only, beyond <see cref="QueueCapacity"/>.</summary>
-    public DiskBacklog? OnDisk => onDisk;
+    /// <summary>Gets where envelopes wait before the loop takes them.</summary>
+    public IBacklog Backlog { get; }
 
     /// <summary>Gets the batch the loop has in hand.</summary>
-    public BatchInHand Batch { get; } = new(maxBatchSize);
+    public BatchInHand Batch { get; }
 
     /// <summary>Gets the loop's wake-up.</summary>
     public LoopWakeup Wakeup { get; } = new();
@@ -54,7 +51,7 @@ internal sealed class DeliveryLedger(int queueCapacity, int maxBatchSize, SpoolH
     {
         DeliveryTally tally = Settled;
         int claimed = Batch.CountClaimed(ref tally);
-        return tally.ToStats(LastSequence, Queue.Count + (Batch.Count - claimed) + (onDisk?.Count ?? 0) + (handOff?.Count ?? 0), failingSince);
+        return tally.ToStats(LastSequence, (Batch.Count - claimed) + Backlog.Count, failingSince);
     }
 
     /// <summary>Checks the accounting identity (when invariants are checked).</summary>
@@ -74,34 +71,21 @@ internal sealed class DeliveryLedger(int queueCapacity, int maxBatchSize, SpoolH
     {
         Invariants.Held(Gate, "the pipeline's lock");
         return Batch.Count > 0 ? Batch[0].Sequence - 1
-            : OldestWaiting() is long oldest && oldest != long.MaxValue ? oldest - 1
+            : Backlog.OldestSequence is long oldest && oldest != long.MaxValue ? oldest - 1
             : LastSequence;
     }
-
-    /// <summary>The oldest sequence waiting outside the batch in hand; <see cref="long.MaxValue"/> when none.</summary>
-    private long OldestWaiting() => Math.Min(Math.Min(Queue.OldestSequence ?? long.MaxValue, onDisk?.OldestSequence ?? long.MaxValue), handOff?.OldestSequence ?? long.MaxValue);
 
     /// <summary>Gets when the oldest pending envelope (in hand or waiting) was queued, as a timestamp.</summary>
     public bool TryPeekOldestQueuedAt(out long queuedAt)
     {
-        if (Batch.TryPeekUnclaimed(out PendingEnvelope oldest) || (!NextIsOnDisk() && Queue.TryPeek(out oldest)))
+        if (Batch.TryPeekUnclaimed(out PendingEnvelope oldest))
         {
             queuedAt = oldest.QueuedAt;
             return true;
         }
 
-        if (onDisk is not null && onDisk.TryPeekQueuedAt(out queuedAt))
-        {
-            return true;
-        }
-
-        bool handedOff = handOff is not null && handOff.TryPeek(out oldest);
-        queuedAt = handedOff ? oldest.QueuedAt : 0;
-        return handedOff;
+        return Backlog.TryPeekOldestQueuedAt(out queuedAt);
     }
-
-    /// <summary>Whether the next envelope in order waits on disk.</summary>
-    public bool NextIsOnDisk() => onDisk is not null && onDisk.IsNext(Queue);
 
     /// <summary>A task that completes once every envelope through <paramref name="sequence"/> is settled.</summary>
     public Task WaitForSettled(long sequence) => _waiters.WaitFor(sequence, SettledThrough());
@@ -109,36 +93,18 @@ internal sealed class DeliveryLedger(int queueCapacity, int maxBatchSize, SpoolH
     /// <summary>Releases the waiters whose envelopes are all settled now.</summary>
     public void ReleaseWaiters() => _waiters.Release(SettledThrough());
 
-    /// <summary>Admits one envelope: handed to the spool when there is one, else queued in memory (which may shed).</summary>
+    /// <summary>Admits one envelope into the backlog.</summary>
     public void Admit(in PendingEnvelope item, ref DeliveryIntake intake)
     {
         Invariants.Held(Gate, "the pipeline's lock");
-        intake.Queued(item.Sequence);
-        if (handOff is not null)
-        {
-            handOff.Add(item); // written and placed by a write turn, once the caller holds no lock
-        }
-        else
-        {
-            Shed(Queue.Enqueue(item, out PendingEnvelope shed), shed, ref intake);
-        }
+        Backlog.Append(item, ref intake);
     }
 
-    /// <summary>Admits a CRITICAL publish's two envelopes, together (or sheds them together).</summary>
+    /// <summary>Admits a CRITICAL publish's two envelopes into the backlog, together (or shed together).</summary>
     public void Admit(in PendingEnvelope lead, in PendingEnvelope follower, ref DeliveryIntake intake)
     {
         Invariants.Held(Gate, "the pipeline's lock");
-        intake.Queued(lead.Sequence);
-        intake.Queued(follower.Sequence);
-        if (handOff is not null)
-        {
-            handOff.Add(lead);
-            handOff.Add(follower);
-        }
-        else
-        {
-            Shed(Queue.Enqueue(lead, follower, out PendingEnvelope shed), shed, ref intake);
-        }
+        Backlog.Append(lead, follower, ref intake);
     }
 
     /// <summary>Counts what the memory queue shed to admit a publish (<c>queue_full</c>).</summary>
@@ -164,20 +130,9 @@ internal sealed class DeliveryLedger(int queueCapacity, int maxBatchSize, SpoolH
             return 0;
         }
 
-        long count = Batch.Abandon(ref Settled, out first);
-        while (Queue.TryDequeue(out PendingEnvelope item))
-        {
-            first = count == 0 ? item : first;
-            count++;
-        }
-
-        count += onDisk?.Clear() ?? 0; // they stay in the spool: the next service on the directory delivers them
-        if (handOff?.Clear(out PendingEnvelope handedOff) is int unwritten and > 0)
-        {
-            first = count == 0 ? handedOff : first;
-            count += unwritten; // a write turn under way still spools them: the next service delivers them
-        }
-
+        long inHand = Batch.Abandon(ref Settled, out first);
+        long count = inHand + Backlog.Abandon(out PendingEnvelope oldestWaiting);
+        first = inHand == 0 ? oldestWaiting : first;
         Settled.DroppedShutdown += count;
         Abandoned = true;
         ReleaseWaiters();

@@ -30,7 +30,7 @@ internal sealed class DeliveryPipeline
     private readonly DeliveryLedger _ledger; // everything under the pipeline's lock
     private readonly Gate _gate;
     private readonly IEnvelopeSpool? _spool;
-    private readonly SpoolDelivery? _spooled; // with a spool: its write turn, its replay, and the backlog on its disk
+    private readonly SpoolBacklog? _spooled; // with a spool: the backlog, which also replays what a previous service left
 
     public DeliveryPipeline(IEventStream stream, ImmuneOptions options, string instanceId, TimeProvider timeProvider, DeliveryReporter reporter, Func<double>? jitter = null, IEnvelopeSpool? spool = null, Gate? serviceGate = null)
     {
@@ -38,9 +38,11 @@ internal sealed class DeliveryPipeline
         // One factory: without a spool the loop builds every envelope; with one the write turn does, and the loop gets them built.
         var envelopes = new EnvelopeFactory(options.Source, instanceId);
         _spool = spool;
-        _ledger = new DeliveryLedger(options.QueueCapacity, options.MaxBatchSize, spool is null ? null : new SpoolHandOff(spool, envelopes), spool is null ? null : new DiskBacklog(spool));
+        _ledger = new DeliveryLedger(options.MaxBatchSize, ledger => spool is null
+            ? new MemoryBacklog(ledger, options.QueueCapacity)
+            : new SpoolBacklog(this, ledger, spool, envelopes, _serviceGate, timeProvider, reporter, options.QueueCapacity, options.MaxBatchSize));
         _gate = _ledger.Gate;
-        _spooled = spool is null ? null : new SpoolDelivery(this, _ledger, spool, _serviceGate, timeProvider, reporter, options.MaxBatchSize);
+        _spooled = _ledger.Backlog as SpoolBacklog;
         _options = options;
         _timeProvider = timeProvider;
         _reporter = reporter;
@@ -58,11 +60,11 @@ internal sealed class DeliveryPipeline
     internal Task Loop => _loop;
 
     /// <summary>Gets the spool's write turn, for tests that stall the disk; <see langword="null"/> without a spool.</summary>
-    internal object? SpoolWriteTurn => _ledger.HandOff?.Turn;
+    internal object? SpoolWriteTurn => _spooled?.Turn;
 
     public int QueueLength
     {
-        get { lock (_gate) { return _ledger.Queue.Count; } }
+        get { lock (_gate) { return _ledger.Backlog.InMemory; } }
     }
 
     /// <summary>Gets how long ago the oldest pending envelope (in hand or queued) was queued; zero when none is pending.</summary>
@@ -160,9 +162,9 @@ internal sealed class DeliveryPipeline
 
         _reporter.Dropped(intake.FirstRefused, intake.RefusedCount, Reasons.SpoolFull);
         _reporter.Dropped(intake.FirstShed, intake.ShedCount, Reasons.QueueFull);
-        if (_spooled is not null && intake.Count > 0)
+        if (intake.Count > 0)
         {
-            _spooled.WriteHandedOff(intake.LastSequence);
+            _ledger.Backlog.Commit(intake.LastSequence);
         }
     }
 
@@ -192,7 +194,7 @@ internal sealed class DeliveryPipeline
         lock (_gate) { return _ledger.SettledThrough(); }
     }
 
-    /// <summary>Replays what a previous service left in the spool, before anything new (see <see cref="SpoolDelivery.ReplayFromSpool"/>).</summary>
+    /// <summary>Replays what a previous service left in the spool, before anything new (see <see cref="SpoolBacklog.ReplayFromSpool"/>).</summary>
     public void ReplayFromSpool() => _spooled!.ReplayFromSpool();
 
     private async ValueTask<T> WaitInlineAsync<T>(T result, long lastSequence, CancellationToken cancellationToken)
@@ -236,14 +238,8 @@ internal sealed class DeliveryPipeline
                     break;
                 }
 
-                bool fromDisk = _ledger.NextIsOnDisk();
-                count = fromDisk ? 0 : _ledger.Batch.Take(_ledger.Queue, _ledger.OnDisk?.OldestSequence ?? long.MaxValue); // never past what waits on disk
-                if (fromDisk)
-                {
-                    idle = null;
-                    count = -1; // read back below, outside the lock
-                }
-                else if (count == 0 && _ledger.Stopping && (_ledger.HandOff?.Count ?? 0) == 0)
+                count = _ledger.Backlog.Take(_ledger.Batch); // -1: the next wait on disk, read back below, outside the lock
+                if (count == 0 && _ledger.Stopping && !_ledger.Backlog.Uncommitted)
                 {
                     _ledger.ReleaseWaiters();
                     return; // drained
@@ -257,7 +253,7 @@ internal sealed class DeliveryPipeline
                 _ledger.ReleaseWaiters();
             }
 
-            if (count < 0 && (count = _spooled!.TakeFromDisk()) < 0)
+            if (count < 0 && (count = _ledger.Backlog.Read(_ledger.Batch)) < 0)
             {
                 return; // disposal gave up meanwhile and counted what waited
             }

@@ -42,6 +42,19 @@ internal sealed class DeliveryQueue(int capacity)
     /// </summary>
     public int Enqueue(in PendingEnvelope lead, in PendingEnvelope follower, out PendingEnvelope firstShed) => Admit(lead, follower, 2, out firstShed);
 
+    /// <summary>Empties the queue; returns how many envelopes it held, and the oldest of them in <paramref name="first"/>.</summary>
+    public long Clear(out PendingEnvelope first)
+    {
+        first = default;
+        long count = 0;
+        while (TryDequeue(out PendingEnvelope item))
+        {
+            first = count++ == 0 ? item : first;
+        }
+
+        return count;
+    }
+
     /// <summary>
     /// Makes room for <paramref name="count"/> envelopes of one publish, then queues them. The oldest INFO or WARNING
     /// envelope goes first; when only CRITICAL ones wait, a newcomer that is not CRITICAL is shed itself, and a CRITICAL

@@ -18,7 +18,7 @@ public sealed class DeliveryLedgerTests
     [Fact]
     public void Admit_IntoAFullQueue_ShedsTheOldestInfo_CountsIt_AndBalances()
     {
-        var ledger = new DeliveryLedger(queueCapacity: 2, maxBatchSize: 10, handOff: null, onDisk: null);
+        var ledger = new DeliveryLedger(10, l => new MemoryBacklog(l, 2));
         lock (ledger.Gate)
         {
             var intake = new DeliveryIntake(null);
@@ -38,7 +38,7 @@ public sealed class DeliveryLedgerTests
     [Fact]
     public void SettledThrough_AndOldestQueuedAt_FollowTheOldestPending()
     {
-        var ledger = new DeliveryLedger(queueCapacity: 10, maxBatchSize: 10, handOff: null, onDisk: null);
+        var ledger = new DeliveryLedger(10, l => new MemoryBacklog(l, 10));
         lock (ledger.Gate)
         {
             ledger.SettledThrough().ShouldBe(0);
@@ -53,7 +53,7 @@ public sealed class DeliveryLedgerTests
             Task flushed = ledger.WaitForSettled(3);
             flushed.IsCompleted.ShouldBeFalse();
 
-            ledger.Batch.Take(ledger.Queue, long.MaxValue).ShouldBe(3);
+            ledger.Backlog.Take(ledger.Batch).ShouldBe(3);
             ledger.SettledThrough().ShouldBe(0); // in hand is not settled
             ledger.Batch.TryClaimRest(new Settlement(Outcome.Delivered, 1, null, TimeSpan.Zero), out _, out int claimed).ShouldBeTrue();
             claimed.ShouldBe(3);
@@ -69,12 +69,12 @@ public sealed class DeliveryLedgerTests
     [Fact]
     public void Abandon_CountsEverythingPendingOnce_AsShutdown_AndReleasesTheWaiters()
     {
-        var ledger = new DeliveryLedger(queueCapacity: 10, maxBatchSize: 2, handOff: null, onDisk: null);
+        var ledger = new DeliveryLedger(2, l => new MemoryBacklog(l, 10));
         lock (ledger.Gate)
         {
             var intake = new DeliveryIntake(null);
             for (int i = 0; i < 5; i++) ledger.Admit(Item(ledger.NextSequence(), Info), ref intake);
-            ledger.Batch.Take(ledger.Queue, long.MaxValue).ShouldBe(2);
+            ledger.Backlog.Take(ledger.Batch).ShouldBe(2);
             Task flushed = ledger.WaitForSettled(5);
 
             ledger.Abandon(out PendingEnvelope first).ShouldBe(5);
