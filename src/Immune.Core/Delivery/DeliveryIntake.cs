@@ -14,9 +14,9 @@ namespace Immune.Delivery;
 /// A <see langword="ref"/> struct: it lives on the caller's stack, allocates nothing and cannot be copied into a field
 /// and announced twice. Without a pipeline (a service that publishes nowhere) it queues and announces nothing.
 /// </remarks>
-internal ref struct DeliveryIntake(DeliveryPipeline? pipeline)
+internal ref struct DeliveryIntake(IIntakeSink? pipeline)
 {
-    private readonly DeliveryPipeline? _pipeline = pipeline;
+    private readonly IIntakeSink? _pipeline = pipeline;
     private bool _announced;
 
     /// <summary>Gets how many envelopes this intake queued.</summary>

@@ -16,7 +16,7 @@ namespace Immune.Delivery;
 /// under the lock once; results in between are claimed lock-free, which keeps every stats snapshot exact, and a
 /// disposal that gives up meets the loop on one compare-and-swap, so metrics agree with the stats.
 /// </remarks>
-internal sealed class DeliveryPipeline
+internal sealed class DeliveryPipeline : IIntakeSink
 {
     private readonly ImmuneOptions _options;
     private readonly TimeProvider _timeProvider;
@@ -150,7 +150,7 @@ internal sealed class DeliveryPipeline
     /// reports what was queued and shed, and with a spool writes what was handed over, through the intake's last
     /// envelope at least.
     /// </summary>
-    internal void Announce(in DeliveryIntake intake)
+    public void Announce(in DeliveryIntake intake)
     {
         Invariants.NotHeld(_serviceGate, "the service's lock (what follows may write to disk)");
         Invariants.NotHeld(_gate, "the pipeline's lock");

@@ -13,7 +13,7 @@ namespace Immune.Delivery;
 /// </summary>
 internal sealed class SpoolBacklog : IBacklog
 {
-    private readonly DeliveryPipeline _pipeline;
+    private readonly IIntakeSink _pipeline;
     private readonly DeliveryLedger _ledger;
     private readonly IEnvelopeSpool _spool;
     private readonly Gate _serviceGate;
@@ -25,7 +25,7 @@ internal sealed class SpoolBacklog : IBacklog
     private readonly SpoolHandOff _handOff;  // appended, waiting to be written and placed
     private readonly DiskBacklog _onDisk;    // written, and waiting on disk only
 
-    public SpoolBacklog(DeliveryPipeline pipeline, DeliveryLedger ledger, IEnvelopeSpool spool, EnvelopeFactory envelopes, Gate serviceGate, TimeProvider timeProvider, DeliveryReporter reporter, int queueCapacity, int maxBatchSize)
+    public SpoolBacklog(IIntakeSink pipeline, DeliveryLedger ledger, IEnvelopeSpool spool, EnvelopeFactory envelopes, Gate serviceGate, TimeProvider timeProvider, DeliveryReporter reporter, int queueCapacity, int maxBatchSize)
     {
         (_pipeline, _ledger, _spool, _serviceGate, _timeProvider, _reporter) = (pipeline, ledger, spool, serviceGate, timeProvider, reporter);
         (_queueCapacity, _maxBatchSize) = (queueCapacity, maxBatchSize);
