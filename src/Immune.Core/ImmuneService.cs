@@ -93,7 +93,7 @@ public sealed class ImmuneService : IImmuneService, IAsyncDisposable, IDisposabl
             try
             {
                 spool = EnvelopeSpool.Open(_options, reporter, _timeProvider);
-                _pipeline = new DeliveryPipeline(eventStream, _options, InstanceId, _timeProvider, reporter, jitter, spool, _gate);
+                _pipeline = new DeliveryPipeline(eventStream, DeliverySettings.Of(_options), InstanceId, _timeProvider, reporter, jitter, spool, _gate);
                 if (spool is not null)
                 {
                     // What a previous owner left goes first, with its ids, streamed from its files (beyond QueueCapacity

@@ -21,17 +21,17 @@ internal sealed class BatchDelivery : IDisposable
     private EventEnvelope[] _built;
 
     /// <summary>Creates it; build it with the caller's execution context suppressed, as its watchdog timer captures it.</summary>
-    public BatchDelivery(IEventStream stream, ImmuneOptions options, EnvelopeFactory envelopes, TimeProvider timeProvider, DeliveryReporter reporter, StreamHealth health, Func<double> jitter, BatchInHand batch, CancellationToken stop)
+    public BatchDelivery(IEventStream stream, DeliverySettings settings, EnvelopeFactory envelopes, TimeProvider timeProvider, DeliveryReporter reporter, StreamHealth health, Func<double> jitter, BatchInHand batch, CancellationToken stop)
     {
         _batch = batch;
         _reporter = reporter;
         _envelopes = envelopes;
-        _built = new EventEnvelope[options.MaxBatchSize];
-        _deadlines = new long[options.MaxBatchSize];
-        _deliveryTimeout = Stamps.Of(options.DeliveryTimeout, timeProvider);
+        _built = new EventEnvelope[settings.MaxBatchSize];
+        _deadlines = new long[settings.MaxBatchSize];
+        _deliveryTimeout = Stamps.Of(settings.DeliveryTimeout, timeProvider);
         _claim = Claim;
-        _call = new StreamCall(stream, timeProvider, options.PublishTimeout, stop);
-        _attempts = new DeliveryAttempts(_call, options, timeProvider, reporter, health, jitter, stop);
+        _call = new StreamCall(stream, timeProvider, settings.PublishTimeout, stop);
+        _attempts = new DeliveryAttempts(_call, settings, timeProvider, reporter, health, jitter, stop);
     }
 
     /// <summary>Delivers the <paramref name="count"/> envelopes in hand; <see langword="false"/> when disposal gave up on them meanwhile.</summary>

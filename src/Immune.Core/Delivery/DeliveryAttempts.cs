@@ -25,9 +25,9 @@ namespace Immune.Delivery;
 /// once, without them. A rejection naming none of the call's envelopes is a plain failure.
 /// </para>
 /// </remarks>
-internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, TimeProvider timeProvider, DeliveryReporter reporter, StreamHealth health, Func<double> jitter, CancellationToken stop)
+internal sealed class DeliveryAttempts(StreamCall call, DeliverySettings settings, TimeProvider timeProvider, DeliveryReporter reporter, StreamHealth health, Func<double> jitter, CancellationToken stop)
 {
-    private readonly bool[] _rejected = new bool[options.MaxBatchSize]; // of the batch in hand: refused for good, to be claimed in their place
+    private readonly bool[] _rejected = new bool[settings.MaxBatchSize]; // of the batch in hand: refused for good, to be claimed in their place
 
     /// <summary>
     /// Takes the final result of <paramref name="count"/> envelopes from index <paramref name="from"/> of the batch;
@@ -110,7 +110,7 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
         int attempt = 1; // attempts made on the unit
         while (true)
         {
-            switch (RetryPolicy.After(outcome.Outcome, attempt, options.DeliveryAttempts))
+            switch (RetryPolicy.After(outcome.Outcome, attempt, settings.DeliveryAttempts))
             {
                 case RetryPolicy.End.GiveUpRest:
                     // The service stopped: the rest of the batch is given up at once, not envelope by envelope.
@@ -137,8 +137,8 @@ internal sealed class DeliveryAttempts(StreamCall call, ImmuneOptions options, T
             else
             {
                 // Wait for the backoff, or only until the head's deadline: the attempt made then decides its fate.
-                TimeSpan delay = RetryPolicy.Wait(Stamps.Until(deadlines.Span[from], timeProvider), Backoff.Delay(attempt, options.RetryDelay, options.MaxRetryDelay, jitter()));
-                reporter.AttemptFailed(batch[from], unit, attempt, options.DeliveryAttempts, outcome.Outcome, delay, outcome.Exception);
+                TimeSpan delay = RetryPolicy.Wait(Stamps.Until(deadlines.Span[from], timeProvider), Backoff.Delay(attempt, settings.RetryDelay, settings.MaxRetryDelay, jitter()));
+                reporter.AttemptFailed(batch[from], unit, attempt, settings.DeliveryAttempts, outcome.Outcome, delay, outcome.Exception);
                 try
                 {
                     await Task.Delay(delay, timeProvider, stop).ConfigureAwait(false);

@@ -18,7 +18,7 @@ namespace Immune.Delivery;
 /// </remarks>
 internal sealed class DeliveryPipeline : IIntakeSink
 {
-    private readonly ImmuneOptions _options;
+    private readonly DeliverySettings _settings;
     private readonly TimeProvider _timeProvider;
     private readonly DeliveryReporter _reporter;
     private readonly BatchDelivery _delivery;
@@ -32,18 +32,18 @@ internal sealed class DeliveryPipeline : IIntakeSink
     private readonly IEnvelopeSpool? _spool;
     private readonly SpoolBacklog? _spooled; // with a spool: the backlog, which also replays what a previous service left
 
-    public DeliveryPipeline(IEventStream stream, ImmuneOptions options, string instanceId, TimeProvider timeProvider, DeliveryReporter reporter, Func<double>? jitter = null, IEnvelopeSpool? spool = null, Gate? serviceGate = null)
+    public DeliveryPipeline(IEventStream stream, DeliverySettings settings, string instanceId, TimeProvider timeProvider, DeliveryReporter reporter, Func<double>? jitter = null, IEnvelopeSpool? spool = null, Gate? serviceGate = null)
     {
         _serviceGate = serviceGate ?? new Gate(); // the service's lock, for the lock-order checks (Invariants)
         // One factory: without a spool the loop builds every envelope; with one the write turn does, and the loop gets them built.
-        var envelopes = new EnvelopeFactory(options.Source, instanceId);
+        var envelopes = new EnvelopeFactory(settings.Source, instanceId);
         _spool = spool;
-        _ledger = new DeliveryLedger(options.MaxBatchSize, ledger => spool is null
-            ? new MemoryBacklog(ledger, options.QueueCapacity)
-            : new SpoolBacklog(this, ledger, spool, envelopes, _serviceGate, timeProvider, reporter, options.QueueCapacity, options.MaxBatchSize));
+        _ledger = new DeliveryLedger(settings.MaxBatchSize, ledger => spool is null
+            ? new MemoryBacklog(ledger, settings.QueueCapacity)
+            : new SpoolBacklog(this, ledger, spool, envelopes, _serviceGate, timeProvider, reporter, settings.QueueCapacity, settings.MaxBatchSize));
         _gate = _ledger.Gate;
         _spooled = _ledger.Backlog as SpoolBacklog;
-        _options = options;
+        _settings = settings;
         _timeProvider = timeProvider;
         _reporter = reporter;
         _health = new StreamHealth(timeProvider, reporter, () => GetStats().Pending);
@@ -51,7 +51,7 @@ internal sealed class DeliveryPipeline : IIntakeSink
         // The loop serves every caller: it must not carry the constructing caller's Activity or AsyncLocals.
         using (ExecutionContext.SuppressFlow())
         {
-            _delivery = new BatchDelivery(stream, options, envelopes, timeProvider, reporter, _health, jitter ?? Random.Shared.NextDouble, _ledger.Batch, _stop.Token);
+            _delivery = new BatchDelivery(stream, settings, envelopes, timeProvider, reporter, _health, jitter ?? Random.Shared.NextDouble, _ledger.Batch, _stop.Token);
             _loop = Task.Run(RunAsync);
         }
     }
@@ -141,7 +141,7 @@ internal sealed class DeliveryPipeline : IIntakeSink
     }
 
     private ValueTask<T> WaitSettledIfInline<T>(T result, long lastSequence, CancellationToken cancellationToken)
-        => _options.Delivery == ImmuneDelivery.Inline
+        => _settings.Inline
             ? WaitInlineAsync(result, lastSequence, cancellationToken)
             : new ValueTask<T>(result);
 
@@ -306,7 +306,7 @@ internal sealed class DeliveryPipeline : IIntakeSink
             _ledger.Wakeup.Set();
         }
 
-        if (!await DrainedWithinAsync(_options.ShutdownTimeout).ConfigureAwait(false))
+        if (!await DrainedWithinAsync(_settings.ShutdownTimeout).ConfigureAwait(false))
         {
             // Out of time: stop the call in flight and count everything still pending as dropped. The spool keeps it
             // all: its progress stops here, before the loop or this method settle anything as dropped.

@@ -38,7 +38,7 @@ public sealed class DeliveryAttemptsTests : IDisposable
     {
         var reporter = new DeliveryReporter(NullLogger.Instance, _metrics, _time, TimeSpan.FromMinutes(1));
         var call = new StreamCall(stream, _time, options.PublishTimeout, _stop.Token);
-        var attempts = new DeliveryAttempts(call, options, _time, reporter, new StreamHealth(_time, reporter, () => 0), static () => 0.5, _stop.Token);
+        var attempts = new DeliveryAttempts(call, DeliverySettings.Of(options), _time, reporter, new StreamHealth(_time, reporter, () => 0), static () => 0.5, _stop.Token);
         var batch = new BatchInHand(count);
         PendingEnvelope[] items = [.. Enumerable.Range(1, count).Select(i => new PendingEnvelope(
             i, EnvelopeKind.EventPublished, new ImmuneEvent(i, _time.GetUtcNow(), ImmuneSeverity.Info, ImmuneEventType.ErrorSpike, $"e{i}"), _time.GetUtcNow(), default, default)

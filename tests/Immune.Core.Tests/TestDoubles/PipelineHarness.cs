@@ -29,7 +29,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
         Time = time;
         _metrics = new ImmuneMetrics(meters, () => 0, () => 0);
         var reporter = new DeliveryReporter(logger ?? NullLogger.Instance, _metrics, time, TimeSpan.FromMinutes(1));
-        Pipeline = new DeliveryPipeline(stream, options, "0123456789abcdef", time, reporter, static () => 0.5, serviceGate: ServiceGate);
+        Pipeline = new DeliveryPipeline(stream, DeliverySettings.Of(options), "0123456789abcdef", time, reporter, static () => 0.5, serviceGate: ServiceGate);
     }
 
     /// <summary>A step run under the service's lock with the caller's intake.</summary>
