@@ -6,7 +6,8 @@ namespace Immune.Benchmarks;
 /// What one delivered envelope costs end to end, allocations first: the publish, the envelope the delivery loop builds
 /// and its delivery to a stream that accepts at once. <see cref="Burst"/> 1 is a quiet service (each envelope delivered
 /// before the next publish: a batch of one, the loop idle in between); 256 a busy one. Immune waits for delivery by
-/// spinning on the stream's count, which allocates nothing; the OpenTelemetry peer by <c>ForceFlush</c>, its own way.
+/// spinning on the stream's count, which allocates nothing; the OpenTelemetry peer, with its export batch size set to
+/// the burst, the same way on its exporter's count.
 /// </summary>
 [MemoryDiagnoser]
 public class DeliveryAllocationBenchmarks
@@ -27,7 +28,7 @@ public class DeliveryAllocationBenchmarks
     {
         _stream = new CountingStream();
         _service = new ImmuneService(_stream, new ImmuneOptions { RetentionCapacity = 10_000 });
-        _peer = new OpenTelemetryPeer();
+        _peer = new OpenTelemetryPeer(exportBatchSize: Burst); // it exports each burst on its own, as Immune's loop does
     }
 
     [GlobalCleanup]
@@ -47,7 +48,7 @@ public class DeliveryAllocationBenchmarks
                 _peer.Record(Info);
             }
 
-            _peer.Flush();
+            _peer.WaitExported();
         }
     }
 
