@@ -25,7 +25,7 @@ public sealed class NatsConsumerGroup : ImmuneFeed
     private readonly NatsJSContext _js;
     private readonly NatsJetStreamOptions _options;
     private readonly ImmunePaging? _paging;
-    private INatsJSConsumer? _consumer;
+    private readonly INatsJSConsumer?[] _consumers; // by shard; null until made, or after its stream or consumer failed
 
     /// <summary>Creates a consumer of the group.</summary>
     /// <param name="connection">The connection. Must not be null.</param>
@@ -45,63 +45,98 @@ public sealed class NatsConsumerGroup : ImmuneFeed
         ArgumentNullException.ThrowIfNull(connection);
         (_connection, _paging, _options) = (connection, paging, options);
         _js = new NatsJSContext(connection);
+        _consumers = new INatsJSConsumer?[options.Shards];
     }
 
-    /// <summary>Gets the durable consumer's settings.</summary>
+    /// <summary>Gets the durable consumer's settings (with one shard).</summary>
     /// <param name="options">The options. Must not be null.</param>
     /// <returns>The consumer's configuration.</returns>
-    public static ConsumerConfig ConsumerConfig(NatsJetStreamOptions options)
+    public static ConsumerConfig ConsumerConfig(NatsJetStreamOptions options) => ConsumerConfig(options, 0);
+
+    /// <summary>Gets the settings of the durable consumer on a shard's stream (<see cref="NatsJetStreamOptions.Shards"/>).</summary>
+    /// <param name="options">The options. Must not be null.</param>
+    /// <param name="shard">The shard, from 0 to <see cref="NatsJetStreamOptions.Shards"/> − 1.</param>
+    /// <returns>The consumer's configuration.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="shard"/> is not a shard.</exception>
+    public static ConsumerConfig ConsumerConfig(NatsJetStreamOptions options, int shard)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _ = options.StreamNameOf(shard); // checks the shard
         return new ConsumerConfig(options.Group)
         {
             DurableName = options.Group,
             AckPolicy = ConsumerConfigAckPolicy.Explicit,
             AckWait = options.ReclaimAfter,
             DeliverPolicy = ConsumerConfigDeliverPolicy.All,
-            FilterSubject = $"{options.SubjectPrefix}.>", // one filter: Debian's nats-server 2.9 ignores several
+            FilterSubject = options.FilterOf(shard), // one filter: Debian's nats-server 2.9 ignores several
             MaxAckPending = 10_000,
         };
     }
 
-    /// <summary>Creates (or brings to these settings) the stream when <see cref="NatsJetStreamOptions.CreateStream"/> is on, the dead-letter stream and the durable consumer.</summary>
+    /// <summary>
+    /// Creates (or brings to these settings) every shard's stream when <see cref="NatsJetStreamOptions.CreateStream"/> is
+    /// on, the dead-letter stream and the durable consumer on each shard's stream.
+    /// </summary>
     /// <param name="cancellationToken">Cancels the calls.</param>
     /// <returns>A task that completes when they are there.</returns>
     public async Task EnsureConsumerAsync(CancellationToken cancellationToken = default)
     {
+        for (int shard = 0; shard < _consumers.Length; shard++)
+        {
+            await EnsureShardAsync(shard, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<INatsJSConsumer> EnsureShardAsync(int shard, CancellationToken cancellationToken)
+    {
         if (_options.CreateStream)
         {
-            await _js.CreateOrUpdateStreamAsync(NatsJetStreamEventStream.StreamConfig(_options), cancellationToken).ConfigureAwait(false);
+            await _js.CreateOrUpdateStreamAsync(NatsJetStreamEventStream.StreamConfig(_options, shard), cancellationToken).ConfigureAwait(false);
         }
 
         await _js.CreateOrUpdateStreamAsync(new StreamConfig($"{_options.StreamName}_DEAD", [_options.DeadLetterSubject]) { Storage = StreamConfigStorage.File, NumReplicas = _options.Replicas }, cancellationToken).ConfigureAwait(false);
-        _consumer = await _js.CreateOrUpdateConsumerAsync(_options.StreamName, ConsumerConfig(_options), cancellationToken).ConfigureAwait(false);
+        return _consumers[shard] = await _js.CreateOrUpdateConsumerAsync(_options.StreamNameOf(shard), ConsumerConfig(_options, shard), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     protected override async ValueTask<int> ReadAsync(CancellationToken cancellationToken)
     {
-        if (_consumer is null)
+        int read = 0;
+        (long pending, long ackPending) = (0, 0);
+        Exception? failure = null;
+        for (int shard = 0; shard < _consumers.Length; shard++)
         {
-            await EnsureConsumerAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                INatsJSConsumer consumer = _consumers[shard] ?? await EnsureShardAsync(shard, cancellationToken).ConfigureAwait(false);
+                read += await ReadMessagesAsync(consumer, _options.StreamNameOf(shard), cancellationToken).ConfigureAwait(false);
+                (pending, ackPending) = (pending + (long)consumer.Info.NumPending, ackPending + consumer.Info.NumAckPending);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                if (exception is NatsJSApiException)
+                {
+                    _consumers[shard] = null; // the consumer or the stream is gone: made again at the next read
+                }
+
+                failure ??= exception; // the other shards are still read: one stream without a leader stops only itself
+            }
         }
 
-        try
+        if (failure is not null)
         {
-            return await ReadMessagesAsync(cancellationToken).ConfigureAwait(false);
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         }
-        catch (NatsJSApiException)
-        {
-            _consumer = null; // the consumer or the stream is gone: made again at the next read
-            throw;
-        }
+
+        ReportBacklog(pending, ackPending);
+        return read;
     }
 
-    private async Task<int> ReadMessagesAsync(CancellationToken cancellationToken)
+    private async Task<int> ReadMessagesAsync(INatsJSConsumer consumer, string streamName, CancellationToken cancellationToken)
     {
-        await CountLostAsync(cancellationToken).ConfigureAwait(false);
+        await CountLostAsync(consumer, streamName, cancellationToken).ConfigureAwait(false);
         var messages = new List<NatsJSMsg<byte[]>>(_options.BatchSize);
-        await foreach (NatsJSMsg<byte[]> message in _consumer!.FetchNoWaitAsync(new NatsJSFetchOpts { MaxMsgs = _options.BatchSize }, NatsRawSerializer<byte[]>.Default, cancellationToken).ConfigureAwait(false))
+        await foreach (NatsJSMsg<byte[]> message in consumer.FetchNoWaitAsync(new NatsJSFetchOpts { MaxMsgs = _options.BatchSize }, NatsRawSerializer<byte[]>.Default, cancellationToken).ConfigureAwait(false))
         {
             messages.Add(message);
         }
@@ -111,7 +146,7 @@ public sealed class NatsConsumerGroup : ImmuneFeed
         {
             try
             {
-                await HandleAsync(messages[i], cancellationToken).ConfigureAwait(false);
+                await HandleAsync(messages[i], streamName, cancellationToken).ConfigureAwait(false);
             }
             catch
             {
@@ -127,25 +162,24 @@ public sealed class NatsConsumerGroup : ImmuneFeed
             await messages[i].AckAsync(new AckOpts { DoubleAck = true }, cancellationToken).ConfigureAwait(false); // confirmed: the floor the trim reads has moved
         }
 
-        await _consumer.RefreshAsync(cancellationToken).ConfigureAwait(false);
-        ReportBacklog((long)_consumer.Info.NumPending, _consumer.Info.NumAckPending);
+        await consumer.RefreshAsync(cancellationToken).ConfigureAwait(false);
         return messages.Count;
     }
 
     /// <summary>Counts the messages gone from the stream (by its age limit, or an operator) before the group read them.</summary>
-    private async Task CountLostAsync(CancellationToken cancellationToken)
+    private async Task CountLostAsync(INatsJSConsumer consumer, string streamName, CancellationToken cancellationToken)
     {
-        await _consumer!.RefreshAsync(cancellationToken).ConfigureAwait(false);
-        ulong delivered = _consumer.Info.Delivered.StreamSeq;
-        INatsJSStream stream = await _js.GetStreamAsync(_options.StreamName, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await consumer.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        ulong delivered = consumer.Info.Delivered.StreamSeq;
+        INatsJSStream stream = await _js.GetStreamAsync(streamName, cancellationToken: cancellationToken).ConfigureAwait(false);
         ulong first = stream.Info.State.FirstSeq;
         if (stream.Info.State.Messages > 0 && first > delivered + 1)
         {
-            ReportLost((long)(first - delivered - 1), _options.StreamName);
+            ReportLost((long)(first - delivered - 1), streamName);
         }
     }
 
-    private async Task HandleAsync(NatsJSMsg<byte[]> message, CancellationToken cancellationToken)
+    private async Task HandleAsync(NatsJSMsg<byte[]> message, string streamName, CancellationToken cancellationToken)
     {
         EventEnvelope envelope;
         try
@@ -156,7 +190,7 @@ public sealed class NatsConsumerGroup : ImmuneFeed
         {
             var headers = new NatsHeaders { ["Immune-Error"] = exception.Message, ["Immune-Subject"] = message.Subject };
             (await _js.PublishAsync(_options.DeadLetterSubject, message.Data ?? [], NatsRawSerializer<byte[]>.Default, headers: headers, cancellationToken: cancellationToken).ConfigureAwait(false)).EnsureSuccess();
-            ReportDeadLettered(message.Metadata?.Sequence.Stream.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?", _options.StreamName, _options.DeadLetterSubject, exception.Message);
+            ReportDeadLettered(message.Metadata?.Sequence.Stream.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?", streamName, _options.DeadLetterSubject, exception.Message);
             return;
         }
 

@@ -5,8 +5,9 @@ using Microsoft.Extensions.Logging;
 namespace Immune.Nats;
 
 /// <summary>
-/// Reads the whole JetStream stream into an <see cref="ImmuneFleetView"/> through an ordered consumer (no group: every
-/// process that answers for the fleet needs every envelope), from the stream's first message, so a consumer that
+/// Reads the whole JetStream stream (every shard's, <see cref="NatsJetStreamOptions.Shards"/>) into an
+/// <see cref="ImmuneFleetView"/> through ordered consumers (no group: every process that answers for the fleet needs
+/// every envelope), from each stream's first message, so a consumer that
 /// restarts rebuilds its view from what the stream keeps. The view applies an envelope once, so reading a message again
 /// changes nothing; a message that is no envelope is skipped (the group dead-letters it).
 /// </summary>
@@ -19,8 +20,7 @@ public sealed class NatsFleetFeed : ImmuneFeed
     private readonly NatsJSContext _js;
     private readonly ImmuneFleetView _view;
     private readonly NatsJetStreamOptions _options;
-    private INatsJSConsumer? _consumer;
-    private ulong _last; // the stream sequence of the last message read; 0 before the first
+    private readonly Shard[] _shards;
 
     /// <summary>Creates the feed.</summary>
     /// <param name="connection">The connection. Must not be null.</param>
@@ -41,42 +41,58 @@ public sealed class NatsFleetFeed : ImmuneFeed
         ArgumentNullException.ThrowIfNull(view);
         (_view, _options) = (view, options);
         _js = new NatsJSContext(connection);
+        _shards = [.. Enumerable.Range(0, options.Shards).Select(shard => new Shard(options.StreamNameOf(shard), options.FilterOf(shard)))];
     }
 
     /// <inheritdoc />
     protected override async ValueTask<int> ReadAsync(CancellationToken cancellationToken)
     {
-        try
+        int read = 0;
+        long behind = 0;
+        Exception? failure = null;
+        for (int shard = 0; shard < _shards.Length; shard++)
         {
-            return await ReadMessagesAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                (int count, long lag) = await ReadShardAsync(_shards[shard], cancellationToken).ConfigureAwait(false);
+                (read, behind) = (read + count, behind + lag);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                _shards[shard].Consumer = null; // an ordered consumer that failed is made again, from where the view is
+                failure ??= exception; // the other shards are still read: one stream without a leader stops only itself
+            }
         }
-        catch
+
+        if (failure is not null)
         {
-            _consumer = null; // an ordered consumer that failed is made again, from where the view is
-            throw;
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         }
+
+        ReportBacklog(behind, null);
+        return read;
     }
 
-    private async ValueTask<int> ReadMessagesAsync(CancellationToken cancellationToken)
+    private async ValueTask<(int Read, long Behind)> ReadShardAsync(Shard shard, CancellationToken cancellationToken)
     {
-        INatsJSStream stream = await _js.GetStreamAsync(_options.StreamName, cancellationToken: cancellationToken).ConfigureAwait(false);
+        INatsJSStream stream = await _js.GetStreamAsync(shard.StreamName, cancellationToken: cancellationToken).ConfigureAwait(false);
         ulong first = stream.Info.State.FirstSeq, lastInStream = stream.Info.State.LastSeq;
-        if (_last > 0 && first > _last + 1 && stream.Info.State.Messages > 0)
+        if (shard.Last > 0 && first > shard.Last + 1 && stream.Info.State.Messages > 0)
         {
-            ReportLost((long)(first - _last - 1), _options.StreamName); // gone between what the feed read and what is there
-            _last = first - 1;
-            _consumer = null; // start again from the first message there
+            ReportLost((long)(first - shard.Last - 1), shard.StreamName); // gone between what the feed read and what is there
+            shard.Last = first - 1;
+            shard.Consumer = null; // start again from the first message there
         }
 
-        _consumer ??= await _js.CreateOrderedConsumerAsync(_options.StreamName, new NatsJSOrderedConsumerOpts
+        shard.Consumer ??= await _js.CreateOrderedConsumerAsync(shard.StreamName, new NatsJSOrderedConsumerOpts
         {
-            FilterSubjects = [$"{_options.SubjectPrefix}.>"], // one subject filter: Debian's nats-server 2.9 reads a single one only
-            DeliverPolicy = _last == 0 ? NATS.Client.JetStream.Models.ConsumerConfigDeliverPolicy.All : NATS.Client.JetStream.Models.ConsumerConfigDeliverPolicy.ByStartSequence,
-            OptStartSeq = _last == 0 ? 0 : _last + 1,
+            FilterSubjects = [shard.Filter], // one subject filter: Debian's nats-server 2.9 reads a single one only
+            DeliverPolicy = shard.Last == 0 ? NATS.Client.JetStream.Models.ConsumerConfigDeliverPolicy.All : NATS.Client.JetStream.Models.ConsumerConfigDeliverPolicy.ByStartSequence,
+            OptStartSeq = shard.Last == 0 ? 0 : shard.Last + 1,
         }, cancellationToken).ConfigureAwait(false);
 
         int read = 0;
-        await foreach (NatsJSMsg<byte[]> message in _consumer.FetchNoWaitAsync(new NatsJSFetchOpts { MaxMsgs = _options.BatchSize }, NatsRawSerializer<byte[]>.Default, cancellationToken).ConfigureAwait(false))
+        await foreach (NatsJSMsg<byte[]> message in shard.Consumer.FetchNoWaitAsync(new NatsJSFetchOpts { MaxMsgs = _options.BatchSize }, NatsRawSerializer<byte[]>.Default, cancellationToken).ConfigureAwait(false))
         {
             try
             {
@@ -87,11 +103,23 @@ public sealed class NatsFleetFeed : ImmuneFeed
                 // Not an envelope: the group's consumers dead-letter it; the view skips it.
             }
 
-            _last = message.Metadata?.Sequence.Stream ?? _last + 1;
+            shard.Last = message.Metadata?.Sequence.Stream ?? shard.Last + 1;
             read++;
         }
 
-        ReportBacklog((long)(lastInStream > _last ? lastInStream - _last : 0), null);
-        return read;
+        return (read, (long)(lastInStream > shard.Last ? lastInStream - shard.Last : 0));
+    }
+
+    /// <summary>Where the feed is in one shard's stream.</summary>
+    private sealed class Shard(string streamName, string filter)
+    {
+        public string StreamName { get; } = streamName;
+
+        public string Filter { get; } = filter;
+
+        public INatsJSConsumer? Consumer { get; set; }
+
+        /// <summary>The stream sequence of the last message read; 0 before the first.</summary>
+        public ulong Last { get; set; }
     }
 }

@@ -6,7 +6,8 @@ namespace Immune.Nats;
 
 /// <summary>
 /// An <see cref="IBatchEventStream"/> over NATS JetStream: each envelope is one message on <c>&lt;prefix&gt;.&lt;type&gt;</c>
-/// whose body is the <see cref="ImmuneJson"/> document and whose <c>Nats-Msg-Id</c> is the envelope's id, so the server
+/// (<c>&lt;prefix&gt;.&lt;shard&gt;.&lt;type&gt;</c> in its source's shard's stream with several
+/// <see cref="NatsJetStreamOptions.Shards"/>) whose body is the <see cref="ImmuneJson"/> document and whose <c>Nats-Msg-Id</c> is the envelope's id, so the server
 /// drops a second copy within its duplicate window: a batch the service retries, or one whose acknowledgement was lost,
 /// is stored once. A batch is written with every publish in flight together and awaited as one; a message the stream
 /// did not store fails the call, which the service retries. While the connection is down a call fails at once; the
@@ -58,13 +59,20 @@ public sealed class NatsJetStreamEventStream : IBatchEventStream
     /// <returns>A task that completes when the trim is done.</returns>
     internal Task TrimAsync() => _trim.RunAsync();
 
-    /// <summary>Gets the settings a stream of <paramref name="options"/> is created with, for a host that creates it by other means.</summary>
+    /// <summary>Gets the settings the stream of <paramref name="options"/> is created with (with one shard), for a host that creates it by other means.</summary>
     /// <param name="options">The options. Must not be null.</param>
     /// <returns>The stream's configuration.</returns>
-    public static StreamConfig StreamConfig(NatsJetStreamOptions options)
+    public static StreamConfig StreamConfig(NatsJetStreamOptions options) => StreamConfig(options, 0);
+
+    /// <summary>Gets the settings a shard's stream is created with (<see cref="NatsJetStreamOptions.Shards"/>), for a host that creates it by other means.</summary>
+    /// <param name="options">The options. Must not be null.</param>
+    /// <param name="shard">The shard, from 0 to <see cref="NatsJetStreamOptions.Shards"/> − 1.</param>
+    /// <returns>The stream's configuration.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="shard"/> is not a shard.</exception>
+    public static StreamConfig StreamConfig(NatsJetStreamOptions options, int shard)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new StreamConfig(options.StreamName, [$"{options.SubjectPrefix}.>"])
+        return new StreamConfig(options.StreamNameOf(shard), [options.FilterOf(shard)])
         {
             Storage = StreamConfigStorage.File,
             Retention = StreamConfigRetention.Limits,
@@ -77,13 +85,22 @@ public sealed class NatsJetStreamEventStream : IBatchEventStream
         };
     }
 
-    /// <summary>Creates the stream, or brings an existing one to these settings.</summary>
+    /// <summary>Creates the stream of every shard, or brings existing ones to these settings.</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns>A task that completes when the stream is there.</returns>
+    /// <returns>A task that completes when the streams are there.</returns>
     public async Task EnsureStreamAsync(CancellationToken cancellationToken = default)
     {
-        await _js.CreateOrUpdateStreamAsync(StreamConfig(_options), cancellationToken).ConfigureAwait(false);
+        await EnsureStreamsAsync(_js, _options, cancellationToken).ConfigureAwait(false);
         _ensured = true;
+    }
+
+    /// <summary>Creates every shard's stream, or brings it to the options' settings.</summary>
+    internal static async Task EnsureStreamsAsync(NatsJSContext js, NatsJetStreamOptions options, CancellationToken cancellationToken)
+    {
+        for (int shard = 0; shard < options.Shards; shard++)
+        {
+            await js.CreateOrUpdateStreamAsync(StreamConfig(options, shard), cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <inheritdoc />
@@ -190,7 +207,7 @@ public sealed class NatsJetStreamEventStream : IBatchEventStream
 
     private ValueTask<PubAckResponse> Publish(EventEnvelope envelope, byte[] json, CancellationToken cancellationToken)
         => _js.PublishAsync(
-            _options.SubjectOf(envelope.Type),
+            _options.SubjectOf(envelope),
             json,
             NatsRawSerializer<byte[]>.Default,
             new NatsJSPubOpts { MsgId = envelope.Id },

@@ -28,7 +28,7 @@ public sealed class NatsJetStreamOptions
     /// <summary>
     /// Gets or sets whether the transport creates the stream (or brings it to these settings) before its first publish,
     /// and the consumer side before its first read. Turn it off when the stream is made by other means (a deployment,
-    /// the <c>nats</c> CLI) with <see cref="NatsJetStreamEventStream.StreamConfig"/>.
+    /// the <c>nats</c> CLI) with <see cref="NatsJetStreamEventStream.StreamConfig(NatsJetStreamOptions, int)"/>.
     /// </summary>
     /// <value>The default value is true.</value>
     public bool CreateStream { get; set; } = true;
@@ -106,10 +106,74 @@ public sealed class NatsJetStreamOptions
     /// <value>The default value is 7 days.</value>
     public TimeSpan DedupFor { get; set; } = TimeSpan.FromDays(7);
 
-    /// <summary>Gets the subject of one envelope type: <c>&lt;prefix&gt;.&lt;type&gt;</c>.</summary>
+    /// <summary>
+    /// Gets or sets how many shards the fleet's envelopes are divided into, by source (<see cref="ShardOf"/>): each shard
+    /// is a stream of its own, <c>&lt;StreamName&gt;_&lt;shard&gt;</c> capturing <c>&lt;prefix&gt;.&lt;shard&gt;.&gt;</c>, so
+    /// a cluster spreads the streams' leaders over its servers and consumers divide the shards. With 1 (the default) there
+    /// is one stream, <see cref="StreamName"/>, capturing <c>&lt;prefix&gt;.&gt;</c>. Producers and consumers of a fleet
+    /// must agree on it; a changed count needs a new <see cref="StreamName"/> and <see cref="SubjectPrefix"/> (the
+    /// server refuses streams whose subjects overlap). From 1 to 1,024.
+    /// </summary>
+    /// <value>The default value is 1.</value>
+    public int Shards { get; set; } = 1;
+
+    /// <summary>
+    /// Gets the shard of a source: the 32-bit FNV-1a hash of the source's UTF-8 bytes (offset basis 2166136261, prime
+    /// 16777619, each byte XORed in before the multiplication, arithmetic modulo 2^32), as an unsigned number, modulo
+    /// <see cref="Shards"/>. Stable across processes, versions and languages; for example FNV-1a of <c>"a"</c> is
+    /// <c>0xE40C292C</c>, so <c>"a"</c> is shard 0 of 4.
+    /// </summary>
+    /// <param name="source">The envelope's <see cref="EventEnvelope.Source"/>. Must not be null.</param>
+    /// <returns>The shard, from 0 to <see cref="Shards"/> − 1.</returns>
+    public int ShardOf(string source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (Shards <= 1)
+        {
+            return 0;
+        }
+
+        Span<byte> stack = stackalloc byte[256];
+        int length = System.Text.Encoding.UTF8.GetMaxByteCount(source.Length) <= stack.Length ? System.Text.Encoding.UTF8.GetBytes(source, stack) : -1;
+        ReadOnlySpan<byte> bytes = length >= 0 ? stack[..length] : System.Text.Encoding.UTF8.GetBytes(source);
+        uint hash = 2166136261;
+        foreach (byte b in bytes)
+        {
+            hash = (hash ^ b) * 16777619;
+        }
+
+        return (int)(hash % (uint)Shards);
+    }
+
+    /// <summary>Gets the name of a shard's stream: <see cref="StreamName"/> with one shard, <c>&lt;StreamName&gt;_&lt;shard&gt;</c> with several.</summary>
+    /// <param name="shard">The shard, from 0 to <see cref="Shards"/> − 1.</param>
+    /// <returns>The stream's name.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="shard"/> is not a shard.</exception>
+    public string StreamNameOf(int shard)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(shard);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(shard, Math.Max(1, Shards));
+        return Shards <= 1 ? StreamName : $"{StreamName}_{shard.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+    }
+
+    /// <summary>Gets the subject of one envelope type in an unsharded stream: <c>&lt;prefix&gt;.&lt;type&gt;</c>.</summary>
     /// <param name="envelopeType">The envelope's <see cref="EventEnvelope.Type"/>. Must not be null.</param>
     /// <returns>The subject.</returns>
-    public string SubjectOf(string envelopeType) => $"{SubjectPrefix}.{envelopeType}";
+    /// <exception cref="InvalidOperationException"><see cref="Shards"/> is more than 1: the subject depends on the source (<see cref="SubjectOf(EventEnvelope)"/>).</exception>
+    public string SubjectOf(string envelopeType)
+        => Shards <= 1 ? $"{SubjectPrefix}.{envelopeType}" : throw new InvalidOperationException($"With {Shards} shards the subject depends on the envelope's source: use SubjectOf(EventEnvelope).");
+
+    /// <summary>Gets the subject an envelope is published to: <c>&lt;prefix&gt;.&lt;type&gt;</c>, or <c>&lt;prefix&gt;.&lt;shard&gt;.&lt;type&gt;</c> with several <see cref="Shards"/>.</summary>
+    /// <param name="envelope">The envelope. Must not be null.</param>
+    /// <returns>The subject.</returns>
+    public string SubjectOf(EventEnvelope envelope)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        return Shards <= 1 ? $"{SubjectPrefix}.{envelope.Type}" : $"{SubjectPrefix}.{ShardOf(envelope.Source).ToString(System.Globalization.CultureInfo.InvariantCulture)}.{envelope.Type}";
+    }
+
+    /// <summary>The subjects a shard's stream captures (and its consumers filter on: one subject, as Debian's nats-server 2.9 reads a single filter only).</summary>
+    internal string FilterOf(int shard) => Shards <= 1 ? $"{SubjectPrefix}.>" : $"{SubjectPrefix}.{shard.ToString(System.Globalization.CultureInfo.InvariantCulture)}.>";
 
     internal NatsJetStreamOptions Clone() => (NatsJetStreamOptions)MemberwiseClone();
 
@@ -135,6 +199,7 @@ public sealed class NatsJetStreamOptions
         problems.Range(nameof(BatchSize), BatchSize, 1, 10_000);
         problems.Range(nameof(PollInterval), PollInterval, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(1));
         problems.Range(nameof(DedupFor), DedupFor, TimeSpan.FromMinutes(1), TimeSpan.FromDays(365));
+        problems.Range(nameof(Shards), Shards, 1, 1024);
         problems.ThrowIfAny();
         return this;
     }

@@ -36,10 +36,36 @@ internal sealed class NatsStreamTrim(NatsJSContext js, NatsJetStreamOptions opti
         }
     }
 
-    /// <summary>Trims now.</summary>
+    /// <summary>Trims every shard's stream now; a shard that fails does not keep the others from their trim.</summary>
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
-        INatsJSStream stream = await js.GetStreamAsync(options.StreamName, cancellationToken: cancellationToken).ConfigureAwait(false);
+        List<Exception>? failures = null;
+        for (int shard = 0; shard < options.Shards; shard++)
+        {
+            try
+            {
+                await TrimAsync(options.StreamNameOf(shard), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                (failures ??= []).Add(exception);
+            }
+        }
+
+        if (failures is [var only])
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(only);
+        }
+
+        if (failures is not null)
+        {
+            throw new AggregateException(failures);
+        }
+    }
+
+    private async Task TrimAsync(string streamName, CancellationToken cancellationToken)
+    {
+        INatsJSStream stream = await js.GetStreamAsync(streamName, cancellationToken: cancellationToken).ConfigureAwait(false);
         ulong first = stream.Info.State.FirstSeq, last = stream.Info.State.LastSeq;
         if (stream.Info.State.Messages == 0)
         {
