@@ -26,6 +26,16 @@ internal static class ReadmeQuickStarts
         builder.Services.AddImmuneFleet().AddNatsJetStream(options => options.Url = "nats://localhost:4222");
     }
 
+    public static void NatsShards(WebApplicationBuilder builder)
+    {
+        builder.Services.AddNatsJetStream(options =>
+        {
+            options.Url = "nats://10.0.0.1:4222,nats://10.0.0.2:4222,nats://10.0.0.3:4222";
+            options.Shards = 4;   // streams IMMUNE_0 .. IMMUNE_3, subjects immune.events.<shard>.<type>
+            options.Replicas = 3; // each stream kept by three servers
+        });
+    }
+
     public static void HealthChecks(WebApplicationBuilder builder, WebApplication app)
     {
         builder.Services.AddImmune(options => options.Source = "checkout");

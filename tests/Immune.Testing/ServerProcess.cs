@@ -29,6 +29,21 @@ public abstract class ServerProcess(int port) : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the server with SIGTERM, as an operator or a host's shutdown does, and waits until it has exited.</summary>
+    public async Task ShutdownAsync()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            _ = SendSignal(process.Id, Sigterm);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    private const int Sigterm = 15;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+
     public virtual async ValueTask DisposeAsync()
     {
         await StopAsync();

@@ -1,0 +1,61 @@
+using Immune.Testing;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+
+namespace Immune.Nats.Tests;
+
+/// <summary>
+/// A real JetStream cluster: <c>nats-server</c> nodes on 127.0.0.1 and free ports, routed to each other, each with its
+/// store in a directory of its own, so a node killed with SIGKILL and started again catches up from the others.
+/// </summary>
+public sealed class NatsCluster : IAsyncDisposable
+{
+    private NatsCluster(IReadOnlyList<NatsServer> nodes) => Nodes = nodes;
+
+    public IReadOnlyList<NatsServer> Nodes { get; }
+
+    /// <summary>Gets the URLs of every node, comma-separated, as a client that fails over takes them.</summary>
+    public string Url => string.Join(",", Nodes.Select(node => node.Url));
+
+    /// <summary>Starts the nodes and completes once JetStream answers (the cluster has elected its meta leader).</summary>
+    public static async Task<NatsCluster> StartAsync(int nodes = 3)
+    {
+        int[] clusterPorts = [.. Enumerable.Range(0, nodes).Select(_ => NatsServer.FreeClusterPort())];
+        var cluster = new NatsCluster([.. Enumerable.Range(0, nodes).Select(i => NatsServer.ClusterNode($"n{i + 1}", clusterPorts[i], clusterPorts))]);
+        await Task.WhenAll(cluster.Nodes.Select(node => node.RestartAsync()));
+        await cluster.WaitForJetStreamAsync();
+        return cluster;
+    }
+
+    /// <summary>Gets the node of a server name (a stream's leader, a replica).</summary>
+    public NatsServer Node(string name) => Nodes.Single(node => node.Name == name);
+
+    /// <summary>Completes once JetStream answers an account request through the cluster: its meta leader is elected.</summary>
+    public async Task WaitForJetStreamAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = new NatsConnection(NatsOpts.Default with { Url = Url });
+        var js = new NatsJSContext(connection);
+        using var guard = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        guard.CancelAfter(TimeSpan.FromMinutes(2));
+        while (true)
+        {
+            try
+            {
+                await js.GetAccountInfoAsync(guard.Token);
+                return;
+            }
+            catch (Exception exception) when (exception is NatsJSApiException or NatsNoRespondersException or NatsException && !guard.IsCancellationRequested)
+            {
+                await Task.Delay(50, guard.Token); // the nodes have not elected their meta leader yet: ask again
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (NatsServer node in Nodes)
+        {
+            await node.DisposeAsync();
+        }
+    }
+}
