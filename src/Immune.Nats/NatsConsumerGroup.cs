@@ -14,10 +14,19 @@ namespace Immune.Nats;
 /// acknowledged, so it never blocks the rest.
 /// </summary>
 /// <remarks>
+/// <para>
+/// With several <see cref="NatsJetStreamOptions.Shards"/> the members divide the shards by leases in a key-value bucket
+/// (<c>&lt;StreamName&gt;_LEASES</c>): each reads only the shards it holds, so one member pages a shard's incidents in
+/// their order; each takes up to ⌈shards ÷ live members⌉ and gives back what is beyond, a dead member's shards go to
+/// the survivors once its leases run out (<see cref="NatsJetStreamOptions.LeaseTtl"/>), and a member that stops gives
+/// its shards back at once. A lease is not a fence: the pager ledger's compare-and-set keeps a page single.
+/// </para>
+/// <para>
 /// When a message cannot be handled (the pager is down), it and the rest of the read are handed back at once (not
 /// acknowledged) and the read fails: the feed backs off, and the message comes again until the pager takes it. It tells
 /// how far behind the group is (<see cref="ImmuneFeedStatus.Lag"/>, <see cref="ImmuneFeedStatus.Pending"/>) and counts
 /// messages gone before the group read them (<see cref="ImmuneFeedStatus.Lost"/>).
+/// </para>
 /// </remarks>
 public sealed class NatsConsumerGroup : ImmuneFeed
 {
@@ -26,6 +35,7 @@ public sealed class NatsConsumerGroup : ImmuneFeed
     private readonly NatsJetStreamOptions _options;
     private readonly ImmunePaging? _paging;
     private readonly INatsJSConsumer?[] _consumers; // by shard; null until made, or after its stream or consumer failed
+    private readonly NatsShardLeases? _leases; // with several shards: which this member reads
 
     /// <summary>Creates a consumer of the group.</summary>
     /// <param name="connection">The connection. Must not be null.</param>
@@ -46,7 +56,11 @@ public sealed class NatsConsumerGroup : ImmuneFeed
         (_connection, _paging, _options) = (connection, paging, options);
         _js = new NatsJSContext(connection);
         _consumers = new INatsJSConsumer?[options.Shards];
+        _leases = options.Shards > 1 ? new NatsShardLeases(connection, options, TimeProvider) : null;
     }
+
+    /// <summary>Gets the shards' leases, with several shards (for tests).</summary>
+    internal NatsShardLeases? Leases => _leases;
 
     /// <summary>Gets the durable consumer's settings (with one shard).</summary>
     /// <param name="options">The options. Must not be null.</param>
@@ -104,8 +118,25 @@ public sealed class NatsConsumerGroup : ImmuneFeed
         int read = 0;
         (long pending, long ackPending) = (0, 0);
         Exception? failure = null;
+        if (_leases is not null)
+        {
+            try
+            {
+                await _leases.IfDueAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                failure = exception; // the shards held at the last turn are still read
+            }
+        }
+
         for (int shard = 0; shard < _consumers.Length; shard++)
         {
+            if (_leases?.Holds(shard) == false)
+            {
+                continue;
+            }
+
             try
             {
                 INatsJSConsumer consumer = _consumers[shard] ?? await EnsureShardAsync(shard, cancellationToken).ConfigureAwait(false);
@@ -131,6 +162,9 @@ public sealed class NatsConsumerGroup : ImmuneFeed
         ReportBacklog(pending, ackPending);
         return read;
     }
+
+    /// <inheritdoc />
+    protected override Task StoppedAsync() => _leases?.ReleaseAllAsync(CancellationToken.None) ?? Task.CompletedTask;
 
     private async Task<int> ReadMessagesAsync(INatsJSConsumer consumer, string streamName, CancellationToken cancellationToken)
     {

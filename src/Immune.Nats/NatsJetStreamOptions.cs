@@ -118,6 +118,15 @@ public sealed class NatsJetStreamOptions
     public int Shards { get; set; } = 1;
 
     /// <summary>
+    /// Gets or sets how long a consumer's lease on a shard lasts unless renewed, with several <see cref="Shards"/>: the
+    /// group's members divide the shards by leases in a key-value bucket (<c>&lt;StreamName&gt;_LEASES</c>), each renewing
+    /// its own every quarter of this (at most every second), and a dead member's shards go to the survivors once its
+    /// leases run out. From 1 second to 10 minutes.
+    /// </summary>
+    /// <value>The default value is 10 seconds.</value>
+    public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// Gets the shard of a source: the 32-bit FNV-1a hash of the source's UTF-8 bytes (offset basis 2166136261, prime
     /// 16777619, each byte XORed in before the multiplication, arithmetic modulo 2^32), as an unsigned number, modulo
     /// <see cref="Shards"/>. Stable across processes, versions and languages; for example FNV-1a of <c>"a"</c> is
@@ -200,6 +209,7 @@ public sealed class NatsJetStreamOptions
         problems.Range(nameof(PollInterval), PollInterval, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(1));
         problems.Range(nameof(DedupFor), DedupFor, TimeSpan.FromMinutes(1), TimeSpan.FromDays(365));
         problems.Range(nameof(Shards), Shards, 1, 1024);
+        problems.Range(nameof(LeaseTtl), LeaseTtl, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
         problems.ThrowIfAny();
         return this;
     }

@@ -129,9 +129,25 @@ public abstract class ImmuneFeed
         }
         finally
         {
+            try
+            {
+                await StoppedAsync().ConfigureAwait(false);
+            }
+            catch (Exception exception)
+            {
+                _ = Failed(exception); // logged and counted; what the feed held (a lease) runs out by itself
+            }
+
             Volatile.Write(ref _running, 0);
         }
     }
+
+    /// <summary>
+    /// Called once when <see cref="RunAsync"/> ends, to give back what the feed holds at the broker (a lease on a
+    /// shard) so others take it at once rather than when it runs out. An exception is logged and counted as a failure.
+    /// </summary>
+    /// <returns>A task that completes when it is given back.</returns>
+    protected virtual Task StoppedAsync() => Task.CompletedTask;
 
     /// <summary>Reads once from the broker and handles what it read (applies it, pages, acknowledges).</summary>
     /// <param name="cancellationToken">Cancelled when the feed stops.</param>
