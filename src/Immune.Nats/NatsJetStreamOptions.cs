@@ -10,7 +10,10 @@ namespace Immune.Nats;
 /// </summary>
 public sealed class NatsJetStreamOptions
 {
-    /// <summary>Gets or sets the server's URL (<c>nats://localhost:4222</c>); null to use the <c>INatsConnection</c> registered in the container.</summary>
+    /// <summary>
+    /// Gets or sets the server's URL (<c>nats://localhost:4222</c>), or a cluster's, separated by commas (the client
+    /// fails over between them); null to use the <c>INatsConnection</c> registered in the container.
+    /// </summary>
     /// <value>The default value is null.</value>
     public string? Url { get; set; }
 
@@ -190,7 +193,7 @@ public sealed class NatsJetStreamOptions
     internal NatsJetStreamOptions Validated()
     {
         var problems = new OptionsProblems(nameof(NatsJetStreamOptions));
-        if (Url is not null && !Uri.TryCreate(Url, UriKind.Absolute, out _)) problems.Add("Url must be null or an absolute URL (nats://host:port).");
+        if (Url is not null && !Url.Split(',').All(url => Uri.TryCreate(url.Trim(), UriKind.Absolute, out _))) problems.Add("Url must be null, or absolute URLs (nats://host:port) separated by commas.");
         if (string.IsNullOrWhiteSpace(StreamName) || StreamName.AsSpan().IndexOfAny(" .*>\t") >= 0) problems.Add("StreamName must be a name without spaces, dots, '*' or '>'.");
         if (!IsSubject(SubjectPrefix, wildcards: false)) problems.Add("SubjectPrefix must be a subject without wildcards (tokens of letters, digits, '-' or '_', joined by dots).");
         if (string.IsNullOrWhiteSpace(Group) || Group.AsSpan().IndexOfAny(" .*>\t") >= 0) problems.Add("Group must be a name without spaces, dots, '*' or '>'.");

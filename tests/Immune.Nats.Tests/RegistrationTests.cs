@@ -41,6 +41,24 @@ public sealed class RegistrationTests : NatsTest
         }
     }
 
+    [Theory]
+    [InlineData("nats://a:4222,nats://b:4222,nats://c:4222", true)]
+    [InlineData("nats://a:4222, nats://b:4222", true)]
+    [InlineData("nats://a:4222,", false)]
+    [InlineData("nats://a:4222,not a url", false)]
+    public void Url_ACluster_IsUrlsSeparatedByCommas_EachOneAbsolute(string url, bool valid)
+    {
+        Action register = () => new ServiceCollection().AddNatsJetStream(o => o.Url = url);
+        if (valid)
+        {
+            register();
+        }
+        else
+        {
+            Should.Throw<ArgumentException>(register).Message.ShouldContain("Url");
+        }
+    }
+
     [Fact]
     public async Task FleetAddNatsJetStream_RegistersTheFeedTheGroupAndTheLedger_ThePagerFromTheContainerPages()
     {

@@ -31,18 +31,20 @@ public sealed class DashboardBrowserTests(RedisFixture redis, ITestOutputHelper 
         long id = await checkout.PublishAsync(new NewImmuneEvent(ImmuneSeverity.Critical, ImmuneEventType.PolicyViolation, Hostile) { AgentId = "agent-7" });
         var clock = Stopwatch.StartNew();
         string key = $"checkout/{checkout.InstanceId}/{id}";
-        IWebElement row = browser.Wait().Until(_ => Row(browser, key));
+        browser.Wait().Until(_ => Row(browser, key));
         output.WriteLine($"The CRITICAL event appeared after {clock.ElapsedMilliseconds} ms.");
 
-        row.GetAttribute("class").ShouldNotBeNull().ShouldContain("critical");
-        row.FindElement(By.CssSelector("td.message")).Text.ShouldStartWith(Hostile); // shown as the characters it is made of
+        // Read in one script, so the next refresh cannot redraw the row between two reads.
+        var row = (IReadOnlyList<object>)browser.Script($"const r = document.querySelector('#incidents tbody tr[data-key=\"{key}\"]'); return [r.className, r.querySelector('td.message').innerText];")!;
+        ((string)row[0]).ShouldContain("critical");
+        ((string)row[1]).ShouldStartWith(Hostile); // shown as the characters it is made of
         browser.Script("return window.__injected;").ShouldBeNull();
         browser.Script("return window.__sameDocument;").ShouldBe(42L);
-        Rows(browser)[0].GetAttribute("data-key").ShouldBe(key); // CRITICAL first
+        browser.Script("return document.querySelector('#incidents tbody tr').getAttribute('data-key');").ShouldBe(key); // CRITICAL first
         browser.Wait().Until(_ => browser.Driver.FindElement(By.Id("fleet-status")).Text.Contains("Critical", StringComparison.Ordinal));
-        IWebElement tile = browser.Driver.FindElement(By.CssSelector("li.tile[data-source='checkout']"));
-        tile.Text.ShouldContain("Critical"); // status as a word, not colour alone
-        tile.FindElement(By.CssSelector("dd.critical")).Text.ShouldBe("1");
+        var tile = (IReadOnlyList<object>)browser.Script("const t = document.querySelector(\"li.tile[data-source='checkout']\"); return [t.innerText, t.querySelector('dd.critical').innerText];")!;
+        ((string)tile[0]).ShouldContain("Critical"); // status as a word, not colour alone
+        ((string)tile[1]).ShouldBe("1");
         browser.Wait().Until(_ => browser.Driver.FindElements(By.CssSelector("#chart rect.bar.critical")).Count > 0);
         output.WriteLine("Screenshot: " + browser.Screenshot("dashboard"));
 

@@ -16,6 +16,9 @@ public abstract class ServerProcess(int port) : IAsyncDisposable
 
     public int Port { get; } = port;
 
+    /// <summary>Gets the process id of the server as last started.</summary>
+    public int ProcessId => _process?.Id ?? throw new InvalidOperationException("The server was not started.");
+
     /// <summary>Starts the server (again) on the same port, and completes once it is ready.</summary>
     public abstract Task RestartAsync();
 

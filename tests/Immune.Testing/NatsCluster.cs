@@ -1,8 +1,7 @@
-using Immune.Testing;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 
-namespace Immune.Nats.Tests;
+namespace Immune.Testing;
 
 /// <summary>
 /// A real JetStream cluster: <c>nats-server</c> nodes on 127.0.0.1 and free ports, routed to each other, each with its
