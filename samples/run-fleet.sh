@@ -4,22 +4,27 @@
 # one consumer group). Builds once, starts everything, waits until each answers, posts one CRITICAL event to each
 # producer, and prints the fleet's health as a consumer sees it. Then it stops everything it started, unless --keep:
 # then the fleet stays up, with its dashboard, until Ctrl+C.
-#   samples/run-fleet.sh [--broker redis|nats] [--keep]
-# Ports (override with the environment): REDIS_PORT=6390 or NATS_PORT=4290, producers 5081-5083, consumers 5090-5091
-# (BASE_PORT=5080). The broker's data and every host's log go to a temporary directory, removed at the end.
+#   samples/run-fleet.sh [--broker redis|nats] [--cluster] [--keep]
+# --cluster (NATS): three nats-server nodes in one JetStream cluster, 4 shards of R3 streams, the consumers dividing the
+# shards by leases; after the first round it kills one node and one consumer with SIGKILL, posts again and shows that
+# the fleet still answers, whole.
+# Ports (override with the environment): REDIS_PORT=6390 or NATS_PORT=4290 (with --cluster 4290-4292 for clients and
+# 4293-4295 for the cluster's routes), producers 5081-5083, consumers 5090-5091 (BASE_PORT=5080). The broker's data and every host's log go to a temporary directory, removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-keep=false broker=redis
+keep=false broker=redis cluster=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --keep) keep=true ;;
+    --cluster) cluster=true ;;
     --broker) broker=${2:-}; shift ;;
-    *) echo "run-fleet: unknown argument '$1' (use --broker redis|nats and --keep)" >&2; exit 2 ;;
+    *) echo "run-fleet: unknown argument '$1' (use --broker redis|nats, --cluster and --keep)" >&2; exit 2 ;;
   esac
   shift
 done
 [ "$broker" = redis ] || [ "$broker" = nats ] || { echo "run-fleet: --broker must be redis or nats (was '$broker')" >&2; exit 2; }
+if $cluster && [ "$broker" != nats ]; then echo "run-fleet: --cluster runs a JetStream cluster: use it with --broker nats" >&2; exit 2; fi
 redis_port=${REDIS_PORT:-6390}
 nats_port=${NATS_PORT:-4290}
 base=${BASE_PORT:-5080}
@@ -29,7 +34,9 @@ if [ "$broker" = redis ]; then tools+=(redis-server redis-cli); else tools+=(nat
 for tool in "${tools[@]}"; do
   command -v "$tool" >/dev/null || { echo "run-fleet: $tool is not installed (apt-get install -y redis-server, or nats-server; curl)" >&2; exit 1; }
 done
-for port in "$broker_port" $((base + 1)) $((base + 2)) $((base + 3)) $((base + 10)) $((base + 11)); do
+broker_ports=("$broker_port")
+if $cluster; then broker_ports=($(seq "$nats_port" $((nats_port + 5)))); fi
+for port in "${broker_ports[@]}" $((base + 1)) $((base + 2)) $((base + 3)) $((base + 10)) $((base + 11)); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "run-fleet: port $port is in use. Stop what listens there, or choose other ports: BASE_PORT=6080 REDIS_PORT=6391 NATS_PORT=4291 $0" >&2
     exit 1
@@ -86,6 +93,16 @@ if [ "$broker" = redis ]; then
   launch redis redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work/redis" --save "" --appendonly yes --appendfsync everysec
   ready redis-server redis-cli -p "$redis_port" ping
   export ConnectionStrings__Redis="127.0.0.1:$redis_port"
+elif $cluster; then
+  echo "[2/4] starting a JetStream cluster of three nats-server nodes on 127.0.0.1:$nats_port-$((nats_port + 2))..."
+  routes=nats://127.0.0.1:$((nats_port + 3)),nats://127.0.0.1:$((nats_port + 4)),nats://127.0.0.1:$((nats_port + 5))
+  for i in 0 1 2; do
+    launch "nats-$((i + 1))" nats-server --jetstream --addr 127.0.0.1 --port $((nats_port + i)) --store_dir "$work/nats-$((i + 1))" \
+      --server_name "n$((i + 1))" --cluster_name immune --cluster "nats://127.0.0.1:$((nats_port + 3 + i))" --routes "$routes"
+  done
+  for i in 0 1 2; do ready "nats-server n$((i + 1))" bash -c "exec 3<>/dev/tcp/127.0.0.1/$((nats_port + i))"; done
+  export ConnectionStrings__Nats="nats://127.0.0.1:$nats_port,nats://127.0.0.1:$((nats_port + 1)),nats://127.0.0.1:$((nats_port + 2))"
+  export Immune__Broker=nats Immune__Nats__Shards=4 Immune__Nats__Replicas=3
 else
   echo "[2/4] starting nats-server with JetStream on 127.0.0.1:$nats_port..."
   launch nats nats-server --jetstream --addr 127.0.0.1 --port "$nats_port" --store_dir "$work/nats"
@@ -106,11 +123,14 @@ host consumer-2 Immune.Samples.Consumer $((base + 11)) Immune__Redis__ConsumerNa
 for port in $((base + 1)) $((base + 2)) $((base + 3)); do ready "the producer on $port" curl -sf "http://127.0.0.1:$port/api/immune/health"; done
 for port in $((base + 10)) $((base + 11)); do ready "the consumer on $port" curl -sf "http://127.0.0.1:$port/api/immune/fleet/health"; done
 
+post_criticals() {
+  for port in $((base + 1)) $((base + 2)) $((base + 3)); do
+    curl -sf -X POST "http://127.0.0.1:$port/api/immune/event" -H 'content-type: application/json' \
+         -d '{"severity":"CRITICAL","type":"POLICY_VIOLATION","message":"token reused"}' >/dev/null
+  done
+}
 echo "[4/4] posting one CRITICAL event to each producer..."
-for port in $((base + 1)) $((base + 2)) $((base + 3)); do
-  curl -sf -X POST "http://127.0.0.1:$port/api/immune/event" -H 'content-type: application/json' \
-       -d '{"severity":"CRITICAL","type":"POLICY_VIOLATION","message":"token reused"}' >/dev/null
-done
+post_criticals
 
 # The consumers read the stream in the background: wait until they have read the three events.
 ready "the consumers to read the events" bash -c "curl -sf 'http://127.0.0.1:$((base + 10))/api/immune/fleet/health?minutes=60' | grep -q '\"critical_issues\":3'"
@@ -118,6 +138,18 @@ echo "fleet health (checkout: 2 instances, payments: 1):"
 curl -sf "http://127.0.0.1:$((base + 10))/api/immune/fleet/health?minutes=60"
 echo
 curl -sf "http://127.0.0.1:$((base + 10))/" | grep -q '<title>Immune' || { echo "run-fleet: the dashboard did not answer" >&2; exit 1; }
+
+if $cluster; then
+  echo "killing nats-server n1 and the consumer on $((base + 11)) with SIGKILL, then posting one more CRITICAL event to each producer..."
+  for i in "${!names[@]}"; do
+    if [ "${names[$i]}" = nats-1 ] || [ "${names[$i]}" = consumer-2 ]; then kill -9 "${pids[$i]}"; wait "${pids[$i]}" 2>/dev/null || true; unset "pids[$i]"; fi
+  done
+  post_criticals
+  ready "the surviving consumer to read all six events" bash -c "curl -sf 'http://127.0.0.1:$((base + 10))/api/immune/fleet/health?minutes=60' | grep -q '\"critical_issues\":6'"
+  echo "fleet health with one node and one consumer killed (the others took over):"
+  curl -sf "http://127.0.0.1:$((base + 10))/api/immune/fleet/health?minutes=60"
+  echo
+fi
 
 if $keep; then
   echo "running: dashboard http://127.0.0.1:$((base + 10))/ (it updates every 2 seconds); producers on $((base + 1))-$((base + 3)), $broker on $broker_port. Ctrl+C stops them."

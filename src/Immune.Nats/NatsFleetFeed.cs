@@ -44,23 +44,41 @@ public sealed class NatsFleetFeed : ImmuneFeed
         _shards = [.. Enumerable.Range(0, options.Shards).Select(shard => new Shard(options.StreamNameOf(shard), options.FilterOf(shard)))];
     }
 
+    /// <summary>How long one shard's read may take before it counts as failed and its consumer is made again: a read that finds nothing answers at once while the consumer's server lives.</summary>
+    internal static readonly TimeSpan ShardReadTimeout = TimeSpan.FromSeconds(2);
+
     /// <inheritdoc />
     protected override async ValueTask<int> ReadAsync(CancellationToken cancellationToken)
     {
+        // The shards are read side by side: one whose stream is between leaders, or whose consumer died with its
+        // server, holds up only itself, for at most ShardReadTimeout.
+        var reads = new Task<(int Read, long Behind)>[_shards.Length];
+        for (int shard = 0; shard < _shards.Length; shard++)
+        {
+            reads[shard] = ReadShardBoundedAsync(_shards[shard], cancellationToken);
+        }
+
+        try
+        {
+            await Task.WhenAll(reads).ConfigureAwait(false);
+        }
+        catch
+        {
+            // each shard's outcome is read below
+        }
+
         int read = 0;
         long behind = 0;
         Exception? failure = null;
-        for (int shard = 0; shard < _shards.Length; shard++)
+        foreach (Task<(int Read, long Behind)> shardRead in reads)
         {
-            try
+            if (shardRead.IsCompletedSuccessfully)
             {
-                (int count, long lag) = await ReadShardAsync(_shards[shard], cancellationToken).ConfigureAwait(false);
-                (read, behind) = (read + count, behind + lag);
+                (read, behind) = (read + shardRead.Result.Read, behind + shardRead.Result.Behind);
             }
-            catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            else
             {
-                _shards[shard].Consumer = null; // an ordered consumer that failed is made again, from where the view is
-                failure ??= exception; // the other shards are still read: one stream without a leader stops only itself
+                failure ??= shardRead.Exception?.InnerException ?? new OperationCanceledException(cancellationToken);
             }
         }
 
@@ -71,6 +89,26 @@ public sealed class NatsFleetFeed : ImmuneFeed
 
         ReportBacklog(behind, null);
         return read;
+    }
+
+    private async Task<(int Read, long Behind)> ReadShardBoundedAsync(Shard shard, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(ShardReadTimeout, TimeProvider);
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            return await ReadShardAsync(shard, bounded.Token).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            shard.Consumer = null; // an ordered consumer that failed or stalled is made again, from where the view is
+            if (exception is OperationCanceledException && timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException($"Reading the stream {shard.StreamName} took longer than {ShardReadTimeout.TotalSeconds:0} s; its consumer is made again.", exception);
+            }
+
+            throw;
+        }
     }
 
     private async ValueTask<(int Read, long Behind)> ReadShardAsync(Shard shard, CancellationToken cancellationToken)

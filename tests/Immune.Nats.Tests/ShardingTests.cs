@@ -78,6 +78,32 @@ public sealed class ShardingTests : NatsTest
         => Should.Throw<ArgumentException>(() => new NatsJetStreamEventStream(Connection, Options(o => o.Shards = shards))).Message.ShouldContain("Shards");
 
     [Fact]
+    public async Task AShardsStreamGone_TheFeedAndTheGroupStillReadEveryOtherShard_AndSayWhichFailed()
+    {
+        NatsJetStreamOptions options = Options(o => o.Shards = 4);
+        string[] sources = [.. Enumerable.Range(0, 12).Select(i => $"service-{i}")];
+        foreach (string source in sources)
+        {
+            await ProduceAsync(source, service => service.PublishAsync(Critical(source)).AsTask(), o => o.Shards = 4);
+        }
+
+        int gone = options.ShardOf(sources[0]);
+        var pager = new RecordingPager();
+        var group = new NatsConsumerGroup(Connection, new ImmunePaging(pager, new NatsPagerLedger(Connection, options)), options, NullLogger<NatsConsumerGroup>.Instance);
+        await group.EnsureConsumerAsync();
+        await new NatsJSContext(Connection).DeleteStreamAsync(options.StreamNameOf(gone));
+
+        var fleet = new ImmuneFleetView();
+        var feed = new NatsFleetFeed(Connection, fleet, options, NullLogger<NatsFleetFeed>.Instance);
+        (await Should.ThrowAsync<NatsJSApiException>(() => feed.ReadOnceAsync())).Message.ShouldContain("not found");
+        string[] others = [.. sources.Where(s => options.ShardOf(s) != gone)];
+        fleet.GetHealthSummary(TimeSpan.FromHours(1)).Sources.Select(s => s.Source).ShouldBe(others, ignoreOrder: true);
+
+        (await Should.ThrowAsync<NatsJSApiException>(() => group.ReadOnceAsync())).Message.ShouldContain("not found");
+        pager.Sent.Count.ShouldBe(others.Length);
+    }
+
+    [Fact]
     public async Task FourShards_EachEnvelopeInItsSourcesShard_TheFeedReadsThemAll_TheGroupPagesEachCriticalOnce()
     {
         NatsJetStreamOptions options = Options(o => o.Shards = 4);
