@@ -31,6 +31,7 @@ base=${BASE_PORT:-5080}
 broker_port=$([ "$broker" = redis ] && echo "$redis_port" || echo "$nats_port")
 tools=(curl dotnet)
 if [ "$broker" = redis ]; then tools+=(redis-server redis-cli); else tools+=(nats-server); fi
+if $cluster; then tools+=(pkill); fi
 for tool in "${tools[@]}"; do
   command -v "$tool" >/dev/null || { echo "run-fleet: $tool is not installed (apt-get install -y redis-server, or nats-server; curl)" >&2; exit 1; }
 done
@@ -142,7 +143,12 @@ curl -sf "http://127.0.0.1:$((base + 10))/" | grep -q '<title>Immune' || { echo 
 if $cluster; then
   echo "killing nats-server n1 and the consumer on $((base + 11)) with SIGKILL, then posting one more CRITICAL event to each producer..."
   for i in "${!names[@]}"; do
-    if [ "${names[$i]}" = nats-1 ] || [ "${names[$i]}" = consumer-2 ]; then kill -9 "${pids[$i]}"; wait "${pids[$i]}" 2>/dev/null || true; unset "pids[$i]"; fi
+    if [ "${names[$i]}" = nats-1 ] || [ "${names[$i]}" = consumer-2 ]; then
+      pkill -KILL -P "${pids[$i]}" 2>/dev/null || true # the host itself, started by 'dotnet run'
+      kill -KILL "${pids[$i]}" 2>/dev/null || true
+      wait "${pids[$i]}" 2>/dev/null || true
+      unset "pids[$i]"
+    fi
   done
   post_criticals
   ready "the surviving consumer to read all six events" bash -c "curl -sf 'http://127.0.0.1:$((base + 10))/api/immune/fleet/health?minutes=60' | grep -q '\"critical_issues\":6'"

@@ -6,7 +6,7 @@ using System.Text.RegularExpressions;
 namespace Immune.Samples.Tests;
 
 /// <summary>
-/// The README's fleet blocks ("Run a fleet locally" on Redis, and the NATS one of "Transports"), run as a user pastes
+/// The README's fleet blocks ("Run a fleet locally" on Redis, the NATS one of "Transports" and "Running on a cluster"), run as a user pastes
 /// them into a shell at the repository root.
 /// </summary>
 public sealed partial class FleetScriptTests
@@ -17,18 +17,23 @@ public sealed partial class FleetScriptTests
     [GeneratedRegex("Run the whole fleet on either broker.*?```sh\\n(?<code>.*?)```", RegexOptions.Singleline)]
     private static partial Regex NatsFleetBlock();
 
+    [GeneratedRegex("### Running on a cluster.*?```sh\\n(?<code>.*?)```", RegexOptions.Singleline)]
+    private static partial Regex ClusterFleetBlock();
+
     [Theory]
     [InlineData("redis")]
     [InlineData("nats")]
+    [InlineData("cluster")]
     public async Task Readme_RunAFleetLocally_BuildsStartsPostsAndPrintsTheFleetHealth(string broker)
     {
         string root = Repository.Root();
         string readme = await File.ReadAllTextAsync(Path.Combine(root, "README.md"));
-        string block = (broker == "nats" ? NatsFleetBlock() : RedisFleetBlock()).Match(readme).Groups["code"].Value;
+        string block = (broker switch { "nats" => NatsFleetBlock(), "cluster" => ClusterFleetBlock(), _ => RedisFleetBlock() }).Match(readme).Groups["code"].Value;
         block.ShouldNotBeNullOrWhiteSpace();
         if (broker == "nats") block.ShouldContain("--broker nats");
+        if (broker == "cluster") block.ShouldContain("--cluster");
         int basePort = FreeBase();
-        string free = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string free = FreeRun(6).ToString(System.Globalization.CultureInfo.InvariantCulture); // a cluster's three client and three route ports
         var start = new ProcessStartInfo("bash", ["-c", block])
         {
             WorkingDirectory = root,
@@ -49,6 +54,13 @@ public sealed partial class FleetScriptTests
         printed.ShouldContain("[1/4] building the samples"); // progress from the start
         printed.ShouldContain("the fleet answered; stopping it now. To keep it running and open its dashboard:"); // the script checked that the page answers
         printed.ShouldContain("run-fleet: stopped everything it started.");
+        if (broker == "cluster")
+        {
+            printed.ShouldContain("killing nats-server n1 and the consumer on");
+            printed.ShouldContain("""{"source":"checkout","status":"CRITICAL","active_issues":4,"critical_issues":4,"instances":2,"open_incidents":4,"open_critical_incidents":4}""");
+            printed.ShouldContain("""{"source":"payments","status":"CRITICAL","active_issues":2,"critical_issues":2,"instances":1,"open_incidents":2,"open_critical_incidents":2}""");
+        }
+
         foreach (int port in new[] { basePort + 1, basePort + 2, basePort + 3, basePort + 10, basePort + 11 })
         {
             IsFree(port).ShouldBeTrue($"port {port} is still taken: the script left a host running");
@@ -86,6 +98,21 @@ public sealed partial class FleetScriptTests
         {
             int candidate = FreePort() - 11;
             if (candidate > 1024 && new[] { 1, 2, 3, 10, 11 }.All(offset => IsFree(candidate + offset)))
+            {
+                return candidate;
+            }
+        }
+
+        throw new InvalidOperationException("No free range of ports was found.");
+    }
+
+    /// <summary>The first of <paramref name="count"/> consecutive free ports.</summary>
+    private static int FreeRun(int count)
+    {
+        for (int attempt = 0; attempt < 100; attempt++)
+        {
+            int candidate = FreePort();
+            if (candidate + count < 65536 && Enumerable.Range(candidate, count).All(IsFree))
             {
                 return candidate;
             }
