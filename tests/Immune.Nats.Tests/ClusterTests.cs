@@ -22,19 +22,10 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
     private static readonly TimeSpan HangGuard = TimeSpan.FromMinutes(3);
     private readonly string _streamName = $"IMMUNE_{Guid.NewGuid():N}";
     private NatsCluster _cluster = null!;
-    private readonly List<NatsConnection> _connections = [];
 
     public async Task InitializeAsync() => _cluster = await NatsCluster.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        foreach (NatsConnection connection in _connections)
-        {
-            await connection.DisposeAsync();
-        }
-
-        await _cluster.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
     private NatsJetStreamOptions Options() => new()
     {
@@ -47,18 +38,10 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         BatchSize = 128,
     };
 
-    private async Task<NatsConnection> ConnectAsync()
-    {
-        var connection = new NatsConnection(NatsOpts.Default with { Url = _cluster.Url, ReconnectWaitMin = TimeSpan.FromMilliseconds(50), ReconnectWaitMax = TimeSpan.FromMilliseconds(500) });
-        _connections.Add(connection);
-        await connection.ConnectAsync();
-        return connection;
-    }
-
     [Fact]
     public async Task ThreeNodesFourShards_AShardsLeaderKilledMidPublish_TwoNodesDown_NothingLostOrDoubled_TheViewAndThePagesMatch()
     {
-        NatsConnection[] producers = [await ConnectAsync(), await ConnectAsync(), await ConnectAsync()];
+        NatsConnection[] producers = [await _cluster.ConnectAsync(), await _cluster.ConnectAsync(), await _cluster.ConnectAsync()];
         NatsJetStreamOptions options = Options();
         await new NatsJetStreamEventStream(producers[0], options).EnsureStreamAsync();
         var js = new NatsJSContext(producers[0]);

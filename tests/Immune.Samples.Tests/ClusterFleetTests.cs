@@ -21,7 +21,6 @@ public sealed class ClusterFleetTests(ITestOutputHelper output) : IAsyncLifetime
     private const int Shards = 4, Sources = 40, EventsPerSource = 100, CriticalAt = 50, KillAfter = 30;
     private static readonly TimeSpan HangGuard = TimeSpan.FromMinutes(3), LeaseTtl = TimeSpan.FromSeconds(3);
     private readonly string _stream = $"IMMUNE_{Guid.NewGuid():N}";
-    private readonly List<NatsConnection> _connections = [];
     private readonly List<ConsumerProcess> _consumers = [];
     private NatsCluster _cluster = null!;
     private PagerReceiver _receiver = null!;
@@ -35,7 +34,6 @@ public sealed class ClusterFleetTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task DisposeAsync()
     {
         foreach (ConsumerProcess consumer in _consumers) await consumer.DisposeAsync();
-        foreach (NatsConnection connection in _connections) await connection.DisposeAsync();
         await _receiver.DisposeAsync();
         await _cluster.DisposeAsync();
     }
@@ -70,18 +68,10 @@ public sealed class ClusterFleetTests(ITestOutputHelper output) : IAsyncLifetime
         return consumer;
     }
 
-    private async Task<NatsConnection> ConnectAsync()
-    {
-        var connection = new NatsConnection(NatsOpts.Default with { Url = _cluster.Url });
-        _connections.Add(connection);
-        await connection.ConnectAsync();
-        return connection;
-    }
-
     [Fact]
     public async Task TwoConsumerProcesses_OneKilled_TheOtherTakesItsShards_TheMergedSummaryAndThePagesMatchWhatWasPublished()
     {
-        NatsConnection[] producers = [await ConnectAsync(), await ConnectAsync(), await ConnectAsync()];
+        NatsConnection[] producers = [await _cluster.ConnectAsync(), await _cluster.ConnectAsync(), await _cluster.ConnectAsync()];
         await new NatsJetStreamEventStream(producers[0], Options()).EnsureStreamAsync();
         ConsumerProcess a = await StartConsumerAsync(), b = await StartConsumerAsync();
         var services = new ImmuneService[Sources];

@@ -9,6 +9,8 @@ namespace Immune.Testing;
 /// </summary>
 public sealed class NatsCluster : IAsyncDisposable
 {
+    private readonly List<NatsConnection> _connections = [];
+
     private NatsCluster(IReadOnlyList<NatsServer> nodes) => Nodes = nodes;
 
     public IReadOnlyList<NatsServer> Nodes { get; }
@@ -50,8 +52,22 @@ public sealed class NatsCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>Connects to the cluster as a producer or a consumer does: every node's URL, failing over quickly; closed with the cluster.</summary>
+    public async Task<NatsConnection> ConnectAsync()
+    {
+        var connection = new NatsConnection(NatsOpts.Default with { Url = Url, ReconnectWaitMin = TimeSpan.FromMilliseconds(50), ReconnectWaitMax = TimeSpan.FromMilliseconds(500) });
+        _connections.Add(connection);
+        await connection.ConnectAsync();
+        return connection;
+    }
+
     public async ValueTask DisposeAsync()
     {
+        foreach (NatsConnection connection in _connections)
+        {
+            await connection.DisposeAsync();
+        }
+
         foreach (NatsServer node in Nodes)
         {
             await node.DisposeAsync();
