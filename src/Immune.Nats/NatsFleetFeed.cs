@@ -21,6 +21,9 @@ public sealed class NatsFleetFeed : ImmuneFeed
     private readonly ImmuneFleetView _view;
     private readonly NatsJetStreamOptions _options;
     private readonly Shard[] _shards;
+    private readonly NatsRetentionFloors _floors;
+    private readonly string _reader = Guid.NewGuid().ToString("N"); // this feed's name among the floors' writers
+    private long _floorsWrittenAt; // a timestamp; 0 before the first
 
     /// <summary>Creates the feed.</summary>
     /// <param name="connection">The connection. Must not be null.</param>
@@ -41,6 +44,7 @@ public sealed class NatsFleetFeed : ImmuneFeed
         ArgumentNullException.ThrowIfNull(view);
         (_view, _options) = (view, options);
         _js = new NatsJSContext(connection);
+        _floors = new NatsRetentionFloors(_js, options);
         _shards = [.. Enumerable.Range(0, options.Shards).Select(shard => new Shard(options.StreamNameOf(shard), options.FilterOf(shard)))];
     }
 
@@ -88,6 +92,11 @@ public sealed class NatsFleetFeed : ImmuneFeed
         }
 
         ReportBacklog(behind, null);
+        if (_floorsWrittenAt == 0 || TimeProvider.GetElapsedTime(_floorsWrittenAt) >= _options.TrimInterval)
+        {
+            await WriteFloorsAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         return read;
     }
 
@@ -134,7 +143,9 @@ public sealed class NatsFleetFeed : ImmuneFeed
         {
             try
             {
-                _view.Apply(ImmuneJson.DeserializeEnvelope(message.Data ?? []));
+                EventEnvelope envelope = ImmuneJson.DeserializeEnvelope(message.Data ?? []);
+                _view.Apply(envelope);
+                shard.FirstSeen.TryAdd((envelope.Source, string.IsNullOrEmpty(envelope.Meta.InstanceId) ? null : envelope.Meta.InstanceId, envelope.Payload.EventId), message.Metadata?.Sequence.Stream ?? shard.Last + 1);
             }
             catch (Exception exception) when (exception is System.Text.Json.JsonException or ArgumentException)
             {
@@ -148,6 +159,37 @@ public sealed class NatsFleetFeed : ImmuneFeed
         return (read, (long)(lastInStream > shard.Last ? lastInStream - shard.Last : 0));
     }
 
+    /// <summary>Writes the floors now, as the feed does every <see cref="NatsJetStreamOptions.TrimInterval"/> (for tests).</summary>
+    internal Task WriteFloorsNowAsync() => WriteFloorsAsync(CancellationToken.None);
+
+    /// <summary>
+    /// Writes, per shard, the first sequence an open incident of the view needs (the first envelope of it the feed read
+    /// there), so the producers' trim keeps it however old; events whose incident is closed are let go of. An event
+    /// escalated after its publication was let go of is kept from its escalation on: its publication, which rebuilding
+    /// it needs, stays for <see cref="NatsJetStreamOptions.MinRetention"/> only.
+    /// </summary>
+    private async Task WriteFloorsAsync(CancellationToken cancellationToken)
+    {
+        _floorsWrittenAt = Math.Max(1, TimeProvider.GetTimestamp());
+        for (int shard = 0; shard < _shards.Length; shard++)
+        {
+            ulong floor = ulong.MaxValue; // no open incident: the feed holds nothing back (what it has not read yet is the group's to keep)
+            foreach (((string source, string? instance, long eventId), ulong sequence) in _shards[shard].FirstSeen)
+            {
+                if (_view.IsOpenIncident(source, instance, eventId))
+                {
+                    floor = Math.Min(floor, sequence);
+                }
+                else
+                {
+                    _shards[shard].FirstSeen.Remove((source, instance, eventId));
+                }
+            }
+
+            await _floors.WriteAsync(shard, _reader, floor, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Where the feed is in one shard's stream.</summary>
     private sealed class Shard(string streamName, string filter)
     {
@@ -159,5 +201,8 @@ public sealed class NatsFleetFeed : ImmuneFeed
 
         /// <summary>The stream sequence of the last message read; 0 before the first.</summary>
         public ulong Last { get; set; }
+
+        /// <summary>The sequence of the first envelope read of each event not yet let go of (see <see cref="WriteFloorsAsync"/>).</summary>
+        public Dictionary<(string Source, string? InstanceId, long EventId), ulong> FirstSeen { get; } = [];
     }
 }

@@ -7,12 +7,15 @@ namespace Immune.Nats;
 /// Trims a JetStream stream without ever dropping what a durable consumer (a group) still needs: it purges below the
 /// lowest acknowledgement floor of the durable consumers, and never below <see cref="NatsJetStreamOptions.MinRetention"/>
 /// ago; a stream without durable consumers keeps its newest <see cref="NatsJetStreamOptions.UngroupedMaxMessages"/>. So
-/// a full stream (<c>discard new</c>) gets room as groups read on, and the producers' held envelopes go in. One trim at
+/// a full stream (<c>discard new</c>) gets room as groups read on, and the producers' held envelopes go in. It never
+/// purges what the fleet feeds' open incidents need (<see cref="NatsRetentionFloors"/>), however old. One trim at
 /// a time, in the background, at most once per <see cref="NatsJetStreamOptions.TrimInterval"/>; a trim that fails is
 /// tried again at the next interval.
 /// </summary>
 internal sealed class NatsStreamTrim(NatsJSContext js, NatsJetStreamOptions options, TimeProvider timeProvider)
 {
+    private readonly NatsRetentionFloors _floors = new(js, options);
+
     private long _last; // when the last trim started (a timestamp); 0 before the first
     private int _running;
 
@@ -44,7 +47,7 @@ internal sealed class NatsStreamTrim(NatsJSContext js, NatsJetStreamOptions opti
         {
             try
             {
-                await TrimAsync(options.StreamNameOf(shard), cancellationToken).ConfigureAwait(false);
+                await TrimAsync(shard, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -63,9 +66,9 @@ internal sealed class NatsStreamTrim(NatsJSContext js, NatsJetStreamOptions opti
         }
     }
 
-    private async Task TrimAsync(string streamName, CancellationToken cancellationToken)
+    private async Task TrimAsync(int shard, CancellationToken cancellationToken)
     {
-        INatsJSStream stream = await js.GetStreamAsync(streamName, cancellationToken: cancellationToken).ConfigureAwait(false);
+        INatsJSStream stream = await js.GetStreamAsync(options.StreamNameOf(shard), cancellationToken: cancellationToken).ConfigureAwait(false);
         ulong first = stream.Info.State.FirstSeq, last = stream.Info.State.LastSeq;
         if (stream.Info.State.Messages == 0)
         {
@@ -84,13 +87,12 @@ internal sealed class NatsStreamTrim(NatsJSContext js, NatsJetStreamOptions opti
             needed = needed is { } n ? Math.Min(n, floor) : floor;
         }
 
-        if (needed is null)
-        {
-            await stream.PurgeAsync(new StreamPurgeRequest { Keep = (ulong)options.UngroupedMaxMessages }, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        ulong keepFrom = Math.Min(needed.Value, await FirstSinceAsync(stream, first, last, timeProvider.GetUtcNow() - options.MinRetention, cancellationToken).ConfigureAwait(false));
+        // What the fleet feeds' open incidents need stays, whatever was acknowledged or is old.
+        ulong openFloor = await _floors.LowestAsync(shard, cancellationToken).ConfigureAwait(false) ?? ulong.MaxValue;
+        ulong keepFrom = needed is null
+            ? (last + 1 > (ulong)options.UngroupedMaxMessages ? last + 1 - (ulong)options.UngroupedMaxMessages : first) // the newest UngroupedMaxMessages
+            : Math.Min(needed.Value, await FirstSinceAsync(stream, first, last, timeProvider.GetUtcNow() - options.MinRetention, cancellationToken).ConfigureAwait(false));
+        keepFrom = Math.Min(keepFrom, openFloor);
         if (keepFrom > first)
         {
             await stream.PurgeAsync(new StreamPurgeRequest { Seq = keepFrom }, cancellationToken).ConfigureAwait(false);

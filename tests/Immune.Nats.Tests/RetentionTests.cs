@@ -138,4 +138,68 @@ public sealed class RetentionTests : NatsTest
         (group.GetStatus().Lost, group.GetStatus().Read).ShouldBe((25L, 25L));
         (feed.GetStatus().Lost, feed.GetStatus().Read).ShouldBe((25L, 25L));
     }
+
+    [Fact]
+    public async Task AnOpenIncidentOlderThanMinRetention_AndRead_StaysForANewFeed_UntilItIsResolved()
+    {
+        NatsJetStreamOptions options = Small(o => o.MaxMessages = -1); // MinRetention zero: only the group's reading and the open incidents hold messages
+        var stream = new NatsJetStreamEventStream(Connection, options);
+        var group = new NatsConsumerGroup(Connection, null, options, NullLogger<NatsConsumerGroup>.Instance);
+        await group.EnsureConsumerAsync();
+        long critical = 0;
+        await using var service = new ImmuneService(new NatsJetStreamEventStream(Connection, options), new ImmuneOptions { Source = "checkout" });
+        for (int i = 0; i < 60; i++)
+        {
+            long id = await service.PublishAsync(i == 20 ? Critical("disk on fire") : Info($"e{i}"));
+            critical = i == 20 ? id : critical;
+        }
+
+        await service.FlushAsync().WaitAsync(HangGuard);
+        while (await group.ReadOnceAsync() > 0)
+        {
+        }
+
+        var feed = new NatsFleetFeed(Connection, new ImmuneFleetView(), options, NullLogger<NatsFleetFeed>.Instance);
+        while (await feed.ReadOnceAsync() > 0)
+        {
+        }
+
+        await feed.WriteFloorsNowAsync(); // as it does every TrimInterval
+        await stream.TrimAsync(); // the group read everything: all but what the open incident needs goes
+        var js = new NatsJSContext(Connection);
+        (await js.GetStreamAsync(StreamName)).Info.State.FirstSeq.ShouldBe(21UL); // the CRITICAL's first envelope on
+
+        async Task<(NatsFleetFeed Feed, IReadOnlyList<ImmuneFleetIncident> Incidents)> RebuiltAsync()
+        {
+            var view = new ImmuneFleetView();
+            var rebuilt = new NatsFleetFeed(Connection, view, options, NullLogger<NatsFleetFeed>.Instance);
+            while (await rebuilt.ReadOnceAsync() > 0)
+            {
+            }
+
+            return (rebuilt, view.GetIncidents());
+        }
+
+        (NatsFleetFeed second, IReadOnlyList<ImmuneFleetIncident> incidents) = await RebuiltAsync();
+        incidents.Select(i => (i.EventId, i.Severity, i.Message)).ShouldBe([(critical, ImmuneSeverity.Critical, "disk on fire")]);
+
+        await service.ChangeSeverityAsync(critical, ImmuneSeverity.Info); // resolved: nothing holds the stream back any more
+        await service.FlushAsync().WaitAsync(HangGuard);
+        while (await group.ReadOnceAsync() > 0)
+        {
+        }
+
+        foreach (NatsFleetFeed reader in new[] { feed, second }) // each feed holds what its own view needs
+        {
+            while (await reader.ReadOnceAsync() > 0)
+            {
+            }
+
+            await reader.WriteFloorsNowAsync();
+        }
+
+        await stream.TrimAsync();
+        (await js.GetStreamAsync(StreamName)).Info.State.Messages.ShouldBe(0);
+        (await RebuiltAsync()).Incidents.ShouldBeEmpty();
+    }
 }

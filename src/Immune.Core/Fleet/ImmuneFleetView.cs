@@ -109,6 +109,21 @@ public sealed class ImmuneFleetView
         }
     }
 
+    /// <summary>Whether an event is an open incident of the view (WARNING or CRITICAL now, not evicted): for a reader that keeps, at the broker, what rebuilding it needs.</summary>
+    /// <param name="source">The event's source. Must not be null.</param>
+    /// <param name="instanceId">The instance that recorded it; null or empty for none.</param>
+    /// <param name="eventId">The event's id.</param>
+    /// <returns>True while the event's incident is open.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="source"/> is null.</exception>
+    public bool IsOpenIncident(string source, string? instanceId, long eventId)
+    {
+        Guard.NotNull(source, nameof(source));
+        lock (_gate)
+        {
+            return _events.TryGetValue(new FleetKey(source, string.IsNullOrEmpty(instanceId) ? null : instanceId, eventId), out FleetEvent? e) && e.Open;
+        }
+    }
+
     /// <summary>Summarizes the events recorded in the last <paramref name="window"/>, across the fleet and per source (every source with an event in the window).</summary>
     /// <param name="window">How far back to look from now; <see cref="TimeSpan.MaxValue"/> for every counted event. Must not be negative.</param>
     /// <returns>The summary; each event counted once, at its latest severity.</returns>
