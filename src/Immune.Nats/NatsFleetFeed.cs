@@ -5,15 +5,18 @@ using Microsoft.Extensions.Logging;
 namespace Immune.Nats;
 
 /// <summary>
-/// Reads the whole JetStream stream (every shard's, <see cref="NatsJetStreamOptions.Shards"/>) into an
+/// Reads the whole JetStream stream (every shard's, <see cref="NatsJetStreamOptions.Shards"/>, side by side) into an
 /// <see cref="ImmuneFleetView"/> through ordered consumers (no group: every process that answers for the fleet needs
-/// every envelope), from each stream's first message, so a consumer that
-/// restarts rebuilds its view from what the stream keeps. The view applies an envelope once, so reading a message again
-/// changes nothing; a message that is no envelope is skipped (the group dead-letters it).
+/// every envelope), from each stream's first message, so a consumer that restarts rebuilds its view from what the
+/// streams keep. The view applies an envelope once, so reading a message again changes nothing; a message that is no
+/// envelope is skipped (the group dead-letters it).
 /// </summary>
 /// <remarks>
 /// It tells how far behind it is (<see cref="ImmuneFeedStatus.Lag"/>) and counts messages it finds gone before it read
 /// them (<see cref="ImmuneFeedStatus.Lost"/>): removed by <see cref="NatsJetStreamOptions.MaxAge"/>, or by an operator.
+/// Every <see cref="NatsJetStreamOptions.TrimInterval"/> it writes what its view's open incidents need of each stream
+/// (the bucket <c>&lt;StreamName&gt;_FLOORS</c>), which the producers' trim keeps however old, so the next feed to
+/// start rebuilds every open incident.
 /// </remarks>
 public sealed class NatsFleetFeed : ImmuneFeed
 {
