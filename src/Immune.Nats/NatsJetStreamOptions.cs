@@ -189,6 +189,10 @@ public sealed class NatsJetStreamOptions
 
     internal NatsJetStreamOptions Clone() => (NatsJetStreamOptions)MemberwiseClone();
 
+    /// <summary>The settings of one of the fleet's key-value buckets (the pager ledger, the leases, the floors): the last value of each key, on file, as many replicas as the stream.</summary>
+    internal NATS.Client.KeyValueStore.NatsKVConfig BucketConfig(string bucket, TimeSpan maxAge)
+        => new(bucket) { History = 1, MaxAge = maxAge, Storage = NATS.Client.KeyValueStore.NatsKVStorageType.File, NumberOfReplicas = Replicas };
+
     /// <summary>Throws one <see cref="ArgumentException"/> whose message names every invalid option.</summary>
     internal NatsJetStreamOptions Validated()
     {

@@ -99,7 +99,7 @@ public sealed class NatsPagerLedger : IImmunePagerLedger
         {
             var kv = new NatsKVContext(new NatsJSContext(_connection));
             return _store ??= await kv.CreateOrUpdateStoreAsync(
-                new NatsKVConfig(Bucket) { History = 1, MaxAge = _options.DedupFor, Storage = NatsKVStorageType.File, NumberOfReplicas = _options.Replicas },
+                _options.BucketConfig(Bucket, _options.DedupFor),
                 cancellationToken).ConfigureAwait(false);
         }
         finally

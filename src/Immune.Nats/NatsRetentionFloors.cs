@@ -27,7 +27,7 @@ internal sealed class NatsRetentionFloors(NatsJSContext js, NatsJetStreamOptions
     public async Task WriteAsync(int shard, string reader, ulong floor, CancellationToken cancellationToken)
     {
         _store ??= await new NatsKVContext(js).CreateOrUpdateStoreAsync(
-            new NatsKVConfig(Bucket) { History = 1, MaxAge = KeptFor, Storage = NatsKVStorageType.File, NumberOfReplicas = options.Replicas },
+            options.BucketConfig(Bucket, KeptFor),
             cancellationToken).ConfigureAwait(false);
         await _store.PutAsync($"{Prefix(shard)}{reader}", floor.ToString(CultureInfo.InvariantCulture), Text, cancellationToken).ConfigureAwait(false);
     }

@@ -167,6 +167,6 @@ internal sealed class NatsShardLeases
 
     private async Task<INatsKVStore> StoreAsync(CancellationToken cancellationToken)
         => _store ??= await new NatsKVContext(new NatsJSContext(_connection)).CreateOrUpdateStoreAsync(
-            new NatsKVConfig(Bucket) { History = 1, MaxAge = _options.LeaseTtl, Storage = NatsKVStorageType.File, NumberOfReplicas = _options.Replicas },
+            _options.BucketConfig(Bucket, _options.LeaseTtl),
             cancellationToken).ConfigureAwait(false);
 }
