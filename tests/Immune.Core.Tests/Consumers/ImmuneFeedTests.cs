@@ -28,6 +28,17 @@ public sealed class ImmuneFeedTests
 
         public void Read() => ReportRead();
 
+        /// <summary>Gets or sets what giving back does when the loop ends; null to count the call only.</summary>
+        public Exception? StopProblem { get; set; }
+
+        public int Stops;
+
+        protected override Task StoppedAsync()
+        {
+            Stops++;
+            return StopProblem is { } problem ? Task.FromException(problem) : Task.CompletedTask;
+        }
+
         protected override ValueTask<int> ReadAsync(CancellationToken cancellationToken)
         {
             Reads++;
@@ -138,6 +149,26 @@ public sealed class ImmuneFeedTests
         await Should.ThrowAsync<InvalidOperationException>(() => feed.RunAsync(stop.Token));
         await stop.CancelAsync();
         await running.WaitAsync(Events.HangGuard);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task RunAsync_Ends_GivesBackWhatItHoldsOnce_AFailureThereIsLoggedAndCounted_NeverThrown(bool fails)
+    {
+        var feed = new ScriptedFeed(new Queue<object>([1, 2]), _logger, _time) { StopProblem = fails ? new InvalidOperationException("the broker is gone") : null };
+        using var stop = new CancellationTokenSource();
+        Task running = feed.RunAsync(stop.Token);
+        await feed.Drained;
+        feed.Stops.ShouldBe(0);
+
+        await stop.CancelAsync();
+        await running.WaitAsync(Events.HangGuard); // never faults
+
+        feed.Stops.ShouldBe(1);
+        feed.GetStatus().Failures.ShouldBe(fails ? 1 : 0);
+        feed.GetStatus().LastError.ShouldBe(fails ? "InvalidOperationException: the broker is gone" : null);
+        _logger.Collector.GetSnapshot().Count(r => r.Exception is InvalidOperationException).ShouldBe(fails ? 1 : 0);
     }
 
     [Fact]
