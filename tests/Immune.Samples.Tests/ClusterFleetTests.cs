@@ -153,7 +153,10 @@ public sealed class ClusterFleetTests(ITestOutputHelper output) : IAsyncLifetime
         return holders;
     }
 
-    /// <summary>Asks until the answer is <paramref name="done"/> (the processes work in the background; the cluster has no event to wait on), under the hang guard.</summary>
+    /// <summary>
+    /// Asks until the answer is <paramref name="done"/>, under the hang guard: the processes work in the background and
+    /// the cluster has no event to wait on; each question is a round trip to the cluster or a host, which paces the asking.
+    /// </summary>
     private static async Task<T> WaitForAsync<T>(Func<Task<T>> ask, Func<T, bool> done, string what)
     {
         using var guard = new CancellationTokenSource(HangGuard);
@@ -170,7 +173,6 @@ public sealed class ClusterFleetTests(ITestOutputHelper output) : IAsyncLifetime
             }
 
             guard.IsCancellationRequested.ShouldBeFalse($"waited {HangGuard} for {what}");
-            await Task.Delay(100, CancellationToken.None);
         }
     }
 }

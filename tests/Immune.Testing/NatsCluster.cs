@@ -1,5 +1,4 @@
 using NATS.Client.Core;
-using NATS.Client.JetStream;
 
 namespace Immune.Testing;
 
@@ -18,39 +17,30 @@ public sealed class NatsCluster : IAsyncDisposable
     /// <summary>Gets the URLs of every node, comma-separated, as a client that fails over takes them.</summary>
     public string Url => string.Join(",", Nodes.Select(node => node.Url));
 
-    /// <summary>Starts the nodes and completes once JetStream answers (the cluster has elected its meta leader).</summary>
+    /// <summary>
+    /// Starts the nodes and completes once each has said who the JetStream meta leader is ("Self is new JetStream cluster
+    /// metadata leader", or "JetStream cluster new metadata leader: n3/immune"): the cluster answers JetStream requests.
+    /// </summary>
     public static async Task<NatsCluster> StartAsync(int nodes = 3)
     {
         int[] clusterPorts = [.. Enumerable.Range(0, nodes).Select(_ => NatsServer.FreeClusterPort())];
         var cluster = new NatsCluster([.. Enumerable.Range(0, nodes).Select(i => NatsServer.ClusterNode($"n{i + 1}", clusterPorts[i], clusterPorts))]);
+        foreach (NatsServer node in cluster.Nodes)
+        {
+            node.ReadyLine = "metadata leader";
+        }
+
         await Task.WhenAll(cluster.Nodes.Select(node => node.RestartAsync()));
-        await cluster.WaitForJetStreamAsync();
+        foreach (NatsServer node in cluster.Nodes)
+        {
+            node.ReadyLine = "Server is ready"; // a node started again joins a cluster that has its leader
+        }
+
         return cluster;
     }
 
     /// <summary>Gets the node of a server name (a stream's leader, a replica).</summary>
     public NatsServer Node(string name) => Nodes.Single(node => node.Name == name);
-
-    /// <summary>Completes once JetStream answers an account request through the cluster: its meta leader is elected.</summary>
-    public async Task WaitForJetStreamAsync(CancellationToken cancellationToken = default)
-    {
-        await using var connection = new NatsConnection(NatsOpts.Default with { Url = Url });
-        var js = new NatsJSContext(connection);
-        using var guard = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        guard.CancelAfter(TimeSpan.FromMinutes(2));
-        while (true)
-        {
-            try
-            {
-                await js.GetAccountInfoAsync(guard.Token);
-                return;
-            }
-            catch (Exception exception) when (exception is NatsJSApiException or NatsNoRespondersException or NatsException && !guard.IsCancellationRequested)
-            {
-                await Task.Delay(50, guard.Token); // the nodes have not elected their meta leader yet: ask again
-            }
-        }
-    }
 
     /// <summary>Connects to the cluster as a producer or a consumer does: every node's URL, failing over quickly; closed with the cluster.</summary>
     public async Task<NatsConnection> ConnectAsync()

@@ -24,6 +24,9 @@ public sealed class NatsServer : ServerProcess
     /// <summary>Gets the server's name (<c>server_name</c>), as stream leaders and replicas are named.</summary>
     public string Name { get; }
 
+    /// <summary>Gets or sets the line of the server's output that says it is ready (a new cluster's nodes wait for their JetStream meta leader).</summary>
+    public string ReadyLine { get; set; } = "Server is ready";
+
     public static async Task<NatsServer> StartAsync()
     {
         var server = new NatsServer(FreePort(), "solo", []);
@@ -45,7 +48,7 @@ public sealed class NatsServer : ServerProcess
     public override Task RestartAsync() => StartAsync(
         "nats-server",
         ["--jetstream", "--addr", "127.0.0.1", "--port", Port.ToString(CultureInfo.InvariantCulture), "--store_dir", _storeDirectory, .. _clusterArguments],
-        "Server is ready",
+        ReadyLine,
         "nats-server");
 
     public override async ValueTask DisposeAsync()
