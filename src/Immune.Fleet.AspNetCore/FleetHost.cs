@@ -8,7 +8,7 @@ internal sealed class FleetHost(ImmuneFleetView view, ImmuneFleetHostOptions opt
     public HealthResponse Health(TimeSpan window, int maxSources)
     {
         ImmuneFleetSummary s = view.GetHealthSummary(window, maxSources);
-        (DateTimeOffset? lastReadAt, bool live, IReadOnlyList<ImmuneFeedStatus> feeds) = freshness.Now();
+        (DateTimeOffset? lastReadAt, bool live, IReadOnlyList<ImmuneFeedStatus> feeds) = freshness.At(s.GeneratedAt);
         SourceResponse[] sources = [.. s.Sources.Select(h => new SourceResponse(h.Source, WireNames.Of(h.Status), h.ActiveIssues, h.CriticalIssues, h.Instances, h.OpenIncidents, h.OpenCriticalIncidents))];
         int listedInWindow = s.Sources.Count(h => h.ActiveIssues > 0);
         return new HealthResponse(
