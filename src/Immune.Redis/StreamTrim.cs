@@ -1,3 +1,4 @@
+using Immune.Internal;
 using StackExchange.Redis;
 
 namespace Immune.Redis;
@@ -11,28 +12,10 @@ namespace Immune.Redis;
 /// </summary>
 internal sealed class StreamTrim(IConnectionMultiplexer redis, RedisStreamsOptions options, TimeProvider timeProvider)
 {
-    private long _last; // when the last trim started (a timestamp); 0 before the first
-    private int _running;
+    private readonly DueWork _due = new(options.TrimInterval, timeProvider);
 
     /// <summary>Starts a trim when one is due and none is running; never waits for it.</summary>
-    public void IfDue()
-    {
-        long last = Volatile.Read(ref _last);
-        if (last != 0 && timeProvider.GetElapsedTime(last) < options.TrimInterval)
-        {
-            return;
-        }
-
-        if (Interlocked.Exchange(ref _running, 1) == 0)
-        {
-            Volatile.Write(ref _last, Math.Max(1, timeProvider.GetTimestamp()));
-            _ = RunAsync().ContinueWith(static (t, state) =>
-            {
-                _ = t.Exception; // observed: a failed trim waits for the next interval
-                Volatile.Write(ref ((StreamTrim)state!)._running, 0);
-            }, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
-    }
+    public void IfDue() => _due.IfDue(this, static trim => trim.RunAsync());
 
     /// <summary>Trims now.</summary>
     public async Task RunAsync()
