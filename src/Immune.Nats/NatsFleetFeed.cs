@@ -1,3 +1,4 @@
+using Immune.Internal;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using Microsoft.Extensions.Logging;
@@ -148,7 +149,7 @@ public sealed class NatsFleetFeed : ImmuneFeed
             {
                 EventEnvelope envelope = ImmuneJson.DeserializeEnvelope(message.Data ?? []);
                 _view.Apply(envelope);
-                shard.FirstSeen.TryAdd((envelope.Source, string.IsNullOrEmpty(envelope.Meta.InstanceId) ? null : envelope.Meta.InstanceId, envelope.Payload.EventId), message.Metadata?.Sequence.Stream ?? shard.Last + 1);
+                shard.FirstRead.Read(envelope, message.Metadata?.Sequence.Stream ?? shard.Last + 1);
             }
             catch (Exception exception) when (exception is System.Text.Json.JsonException or ArgumentException)
             {
@@ -176,19 +177,7 @@ public sealed class NatsFleetFeed : ImmuneFeed
         _floorsWrittenAt = Math.Max(1, TimeProvider.GetTimestamp());
         for (int shard = 0; shard < _shards.Length; shard++)
         {
-            ulong floor = ulong.MaxValue; // no open incident: the feed holds nothing back (what it has not read yet is the group's to keep)
-            foreach (((string source, string? instance, long eventId), ulong sequence) in _shards[shard].FirstSeen)
-            {
-                if (_view.IsOpenIncident(source, instance, eventId))
-                {
-                    floor = Math.Min(floor, sequence);
-                }
-                else
-                {
-                    _shards[shard].FirstSeen.Remove((source, instance, eventId));
-                }
-            }
-
+            ulong floor = _shards[shard].FirstRead.Lowest(_view) ?? ulong.MaxValue; // none open: the feed holds nothing back (what it has not read yet is the group's to keep)
             await _floors.WriteAsync(shard, _reader, floor, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -206,6 +195,6 @@ public sealed class NatsFleetFeed : ImmuneFeed
         public ulong Last { get; set; }
 
         /// <summary>The sequence of the first envelope read of each event not yet let go of (see <see cref="WriteFloorsAsync"/>).</summary>
-        public Dictionary<(string Source, string? InstanceId, long EventId), ulong> FirstSeen { get; } = [];
+        public OpenIncidentFloor<ulong> FirstRead { get; } = new();
     }
 }

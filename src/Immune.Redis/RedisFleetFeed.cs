@@ -1,3 +1,4 @@
+using Immune.Internal;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
@@ -13,7 +14,10 @@ namespace Immune.Redis;
 /// <remarks>
 /// It starts from the beginning of the stream, so a consumer that restarts rebuilds its view from what the stream keeps
 /// (<see cref="RedisStreamsOptions.MinRetention"/>). It tells how far behind it is (<see cref="ImmuneFeedStatus.Lag"/>)
-/// and counts entries it finds trimmed before it read them (<see cref="ImmuneFeedStatus.Lost"/>). After a Redis restart
+/// and counts entries it finds trimmed before it read them (<see cref="ImmuneFeedStatus.Lost"/>). Every
+/// <see cref="RedisStreamsOptions.TrimInterval"/> it writes the first entry its view's open incidents need (the hash
+/// <c>&lt;StreamKey&gt;:floors</c>), which the producers' trim keeps however old while a consumer group exists, so the
+/// next feed to start rebuilds every open incident. After a Redis restart
 /// without persistence the stream is written anew with ids from the current time, later than any read before, so the
 /// feed goes on where it was.
 /// </remarks>
@@ -22,8 +26,12 @@ public sealed class RedisFleetFeed : ImmuneFeed
     private readonly IConnectionMultiplexer _redis;
     private readonly ImmuneFleetView _view;
     private readonly RedisStreamsOptions _options;
+    private readonly RedisRetentionFloors _floors;
+    private readonly OpenIncidentFloor<StreamId> _firstRead = new();
+    private readonly string _reader = Guid.NewGuid().ToString("N"); // this feed's name among the floors' writers
     private StreamId _position = StreamId.Zero; // the last entry read
     private long? _read; // entries of the stream counted as read (those gone before the feed began count too)
+    private long _floorsWrittenAt; // a timestamp; 0 before the first
 
     /// <summary>Creates the feed.</summary>
     /// <param name="redis">The connection. Must not be null.</param>
@@ -43,6 +51,7 @@ public sealed class RedisFleetFeed : ImmuneFeed
         ArgumentNullException.ThrowIfNull(redis);
         ArgumentNullException.ThrowIfNull(view);
         (_redis, _view, _options) = (redis, view, options);
+        _floors = new RedisRetentionFloors(redis, options);
     }
 
     /// <inheritdoc />
@@ -78,7 +87,9 @@ public sealed class RedisFleetFeed : ImmuneFeed
             {
                 if (!json.IsNull)
                 {
-                    _view.Apply(ImmuneJson.DeserializeEnvelope(((ReadOnlyMemory<byte>)json).Span));
+                    EventEnvelope envelope = ImmuneJson.DeserializeEnvelope(((ReadOnlyMemory<byte>)json).Span);
+                    _view.Apply(envelope);
+                    _firstRead.Read(envelope, StreamId.Parse(entry.Id));
                 }
             }
             catch (Exception exception) when (exception is JsonException or ArgumentException)
@@ -91,6 +102,25 @@ public sealed class RedisFleetFeed : ImmuneFeed
 
         _read = read + entries.Length;
         ReportBacklog(Math.Max(0, state.EntriesAdded - (read + entries.Length)), null);
+        if (_floorsWrittenAt == 0 || TimeProvider.GetElapsedTime(_floorsWrittenAt) >= _options.TrimInterval)
+        {
+            await WriteFloorAsync().ConfigureAwait(false);
+        }
+
         return entries.Length;
+    }
+
+    /// <summary>Writes the floor now, as the feed does every <see cref="RedisStreamsOptions.TrimInterval"/> (for tests).</summary>
+    internal Task WriteFloorNowAsync() => WriteFloorAsync();
+
+    /// <summary>
+    /// Writes the first entry id an open incident of the view needs (the first envelope of it the feed read), so the
+    /// producers' trim keeps it however old; events whose incident is closed are let go of, and a view with no open
+    /// incident holds nothing back (what the feed has not read yet is the group's to keep).
+    /// </summary>
+    private async Task WriteFloorAsync()
+    {
+        _floorsWrittenAt = Math.Max(1, TimeProvider.GetTimestamp());
+        await _floors.WriteAsync(_reader, _firstRead.Lowest(_view)).ConfigureAwait(false);
     }
 }

@@ -6,13 +6,16 @@ namespace Immune.Redis;
 /// <summary>
 /// Trims a Redis stream without ever dropping what a consumer group still needs: below the lowest entry any group has
 /// pending or not yet been handed (<c>XTRIM MINID ~</c>), and never below <see cref="RedisStreamsOptions.MinRetention"/>
-/// ago; a stream without groups keeps <see cref="RedisStreamsOptions.UngroupedMaxLength"/> entries (<c>MAXLEN ~</c>).
+/// ago, nor from the first entry the fleet feeds' open incidents need (<see cref="RedisRetentionFloors"/>), however old; a
+/// stream without groups keeps <see cref="RedisStreamsOptions.UngroupedMaxLength"/> entries (<c>MAXLEN ~</c>: that
+/// count is a bound on memory, and it wins over the floors).
 /// One trim at a time, in the background, at most once per <see cref="RedisStreamsOptions.TrimInterval"/>; a trim that
 /// fails is tried again at the next interval.
 /// </summary>
 internal sealed class StreamTrim(IConnectionMultiplexer redis, RedisStreamsOptions options, TimeProvider timeProvider)
 {
     private readonly DueWork _due = new(options.TrimInterval, timeProvider);
+    private readonly RedisRetentionFloors _floors = new(redis, options);
 
     /// <summary>Starts a trim when one is due and none is running; never waits for it.</summary>
     public void IfDue() => _due.IfDue(this, static trim => trim.RunAsync());
@@ -52,6 +55,11 @@ internal sealed class StreamTrim(IConnectionMultiplexer redis, RedisStreamsOptio
             }
 
             keepFrom = StreamId.Min(keepFrom, needed);
+        }
+
+        if (await _floors.LowestAsync().ConfigureAwait(false) is { } open)
+        {
+            keepFrom = StreamId.Min(keepFrom, open); // what the fleet feeds' open incidents need stays, whatever was acknowledged or is old
         }
 
         if (keepFrom.Milliseconds > 0 || keepFrom.Sequence > 0)

@@ -127,4 +127,78 @@ public sealed class RetentionTests(RedisFixture redis) : RedisStreamTest(redis)
         (feed.GetStatus().Lost, feed.GetStatus().Read).ShouldBe((25L, 25L));
         consumer.GetStatus().Lag.ShouldBe(0);
     }
+
+    [Fact]
+    public async Task AnOpenIncidentOlderThanMinRetention_AndRead_StaysForANewFeed_UntilItIsResolved()
+    {
+        var stream = new RedisStreamsEventStream(Connection, Trimming()); // MinRetention zero: only the group's reading and the open incidents hold entries
+        RedisConsumerGroup group = Group();
+        await group.EnsureGroupAsync();
+        long critical = 0;
+        await using var service = new ImmuneService(new RedisStreamsEventStream(Connection, Trimming()), new ImmuneOptions { Source = "checkout", QueueCapacity = 100_000 });
+        for (int i = 0; i < 3_000; i++)
+        {
+            long id = await service.PublishAsync(i == 1_000 ? Critical("disk on fire") : Info($"e{i}"));
+            critical = i == 1_000 ? id : critical;
+        }
+
+        await service.FlushAsync().WaitAsync(HangGuard);
+        await DrainAsync(group);
+        var feed = new RedisFleetFeed(Connection, new ImmuneFleetView(), Trimming(), NullLogger<RedisFleetFeed>.Instance);
+        await DrainAsync(feed);
+
+        await feed.WriteFloorNowAsync(); // as it does every TrimInterval
+        await stream.TrimAsync(); // the group read everything: all but what the open incident needs goes (whole macro nodes: XTRIM MINID ~)
+        (await Db.StreamLengthAsync(StreamKey)).ShouldBeInRange(2_000, 2_100);
+
+        async Task<(RedisFleetFeed Feed, IReadOnlyList<ImmuneFleetIncident> Incidents)> RebuiltAsync()
+        {
+            var view = new ImmuneFleetView();
+            var rebuilt = new RedisFleetFeed(Connection, view, Trimming(), NullLogger<RedisFleetFeed>.Instance);
+            await DrainAsync(rebuilt);
+            return (rebuilt, view.GetIncidents());
+        }
+
+        (RedisFleetFeed second, IReadOnlyList<ImmuneFleetIncident> incidents) = await RebuiltAsync();
+        incidents.Select(i => (i.EventId, i.Severity, i.Message)).ShouldBe([(critical, ImmuneSeverity.Critical, "disk on fire")]);
+
+        await service.ChangeSeverityAsync(critical, ImmuneSeverity.Info); // resolved: nothing holds the stream back any more
+        await service.FlushAsync().WaitAsync(HangGuard);
+        await DrainAsync(group);
+        foreach (RedisFleetFeed reader in new[] { feed, second }) // each feed holds what its own view needs
+        {
+            await DrainAsync(reader);
+            await reader.WriteFloorNowAsync();
+        }
+
+        await stream.TrimAsync();
+        (await Db.StreamLengthAsync(StreamKey)).ShouldBeLessThan(200);
+        (await RebuiltAsync()).Incidents.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task AFloorItsFeedStoppedWriting_HoldsForKeptFor_ThenGoes()
+    {
+        var options = Trimming(o => o.TrimInterval = TimeSpan.FromMinutes(1)); // MinRetention zero: kept for six trims
+        var floors = new RedisRetentionFloors(Connection, options);
+        floors.KeptFor.ShouldBe(TimeSpan.FromMinutes(6));
+        await floors.WriteAsync("gone", new StreamId(5, 0));
+        await floors.WriteAsync("here", new StreamId(9, 1));
+        (await floors.LowestAsync()).ShouldBe(new StreamId(5, 0));
+        (await Db.KeyTimeToLiveAsync(floors.Key)).ShouldNotBeNull().ShouldBeInRange(TimeSpan.FromTicks(1), TimeSpan.FromMinutes(6)); // the hash goes once no feed writes
+
+        await Db.HashSetAsync(floors.Key, "gone", "5-0 1"); // as if written long ago by the server's clock
+        (await floors.LowestAsync()).ShouldBe(new StreamId(9, 1));
+        (await Db.HashExistsAsync(floors.Key, "gone")).ShouldBeFalse(); // removed by the read that found it old
+
+        await floors.WriteAsync("here", null); // its view has no open incident any more
+        (await floors.LowestAsync()).ShouldBeNull();
+    }
+
+    private static async Task DrainAsync(ImmuneFeed reader)
+    {
+        while (await reader.ReadOnceAsync() > 0)
+        {
+        }
+    }
 }
