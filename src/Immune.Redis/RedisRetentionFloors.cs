@@ -1,4 +1,3 @@
-using System.Globalization;
 using StackExchange.Redis;
 
 namespace Immune.Redis;
@@ -12,27 +11,25 @@ namespace Immune.Redis;
 /// </summary>
 internal sealed class RedisRetentionFloors(IConnectionMultiplexer redis, RedisStreamsOptions options)
 {
-    // The server's clock for both the write and the age: the feeds and the producers may run on machines whose clocks differ.
-    private const string WriteScript = """
+    // One script writes (when given a feed) and reads, and both drop the floors older than KeptFor, so the hash holds
+    // only the feeds that still write. The server's clock ages them: the feeds and the producers may run on machines
+    // whose clocks differ. ARGV: the feed (or ''), its floor (or '' to take it away), KeptFor in milliseconds.
+    private const string Script = """
         local now = redis.call('TIME')
         local ms = now[1] * 1000 + math.floor(now[2] / 1000)
-        if ARGV[2] == '' then
-          redis.call('HDEL', KEYS[1], ARGV[1])
-        else
-          redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. string.format('%d', ms))
-          redis.call('PEXPIRE', KEYS[1], ARGV[3])
+        if ARGV[1] ~= '' then
+          if ARGV[2] == '' then
+            redis.call('HDEL', KEYS[1], ARGV[1])
+          else
+            redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. string.format('%d', ms))
+            redis.call('PEXPIRE', KEYS[1], ARGV[3])
+          end
         end
-        return 1
-        """;
-
-    private const string ReadScript = """
-        local now = redis.call('TIME')
-        local ms = now[1] * 1000 + math.floor(now[2] / 1000)
         local fields = redis.call('HGETALL', KEYS[1])
         local live = {}
         for i = 1, #fields, 2 do
           local id, at = string.match(fields[i + 1], '^(%d+%-%d+) (%d+)$')
-          if id == nil or ms - tonumber(at) > tonumber(ARGV[1]) then
+          if id == nil or ms - tonumber(at) > tonumber(ARGV[3]) then
             redis.call('HDEL', KEYS[1], fields[i])
           else
             live[#live + 1] = id
@@ -48,18 +45,19 @@ internal sealed class RedisRetentionFloors(IConnectionMultiplexer redis, RedisSt
     public TimeSpan KeptFor => TimeSpan.FromTicks(Math.Max(options.MinRetention.Ticks, 6 * options.TrimInterval.Ticks));
 
     /// <summary>Writes a feed's floor; null takes it away (the feed's view has no open incident).</summary>
-    public Task WriteAsync(string feed, StreamId? floor)
-        => redis.GetDatabase().ScriptEvaluateAsync(WriteScript, [Key], [feed, floor?.ToString() ?? string.Empty, (long)KeptFor.TotalMilliseconds]);
+    public Task WriteAsync(string feed, StreamId? floor) => RunAsync(feed, floor?.ToString() ?? string.Empty);
 
     /// <summary>The lowest floor of the feeds that wrote within <see cref="KeptFor"/>, or null when there is none; older floors are removed.</summary>
-    public async Task<StreamId?> LowestAsync()
+    public Task<StreamId?> LowestAsync() => RunAsync(string.Empty, string.Empty);
+
+    private async Task<StreamId?> RunAsync(string feed, string floor)
     {
-        RedisResult[] live = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(ReadScript, [Key], [((long)KeptFor.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)]).ConfigureAwait(false))!;
+        RedisResult[] live = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(Script, [Key], [feed, floor, (long)KeptFor.TotalMilliseconds]).ConfigureAwait(false))!;
         StreamId? lowest = null;
         foreach (RedisResult id in live)
         {
-            StreamId floor = StreamId.Parse((string?)id);
-            lowest = lowest is { } l ? StreamId.Min(l, floor) : floor;
+            StreamId each = StreamId.Parse((string?)id);
+            lowest = lowest is { } l ? StreamId.Min(l, each) : each;
         }
 
         return lowest;

@@ -191,7 +191,9 @@ public sealed class RetentionTests(RedisFixture redis) : RedisStreamTest(redis)
         (await floors.LowestAsync()).ShouldBe(new StreamId(9, 1));
         (await Db.HashExistsAsync(floors.Key, "gone")).ShouldBeFalse(); // removed by the read that found it old
 
-        await floors.WriteAsync("here", null); // its view has no open incident any more
+        await Db.HashSetAsync(floors.Key, "also gone", "7-0 1");
+        await floors.WriteAsync("here", null); // its view has no open incident any more; a write drops old floors too
+        (await Db.HashLengthAsync(floors.Key)).ShouldBe(0);
         (await floors.LowestAsync()).ShouldBeNull();
     }
 
