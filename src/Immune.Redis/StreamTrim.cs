@@ -57,7 +57,7 @@ internal sealed class StreamTrim(IConnectionMultiplexer redis, RedisStreamsOptio
             keepFrom = StreamId.Min(keepFrom, needed);
         }
 
-        if (await _floors.LowestAsync().ConfigureAwait(false) is { } open)
+        if (await OpenFloorAsync().ConfigureAwait(false) is { } open)
         {
             keepFrom = StreamId.Min(keepFrom, open); // what the fleet feeds' open incidents need stays, whatever was acknowledged or is old
         }
@@ -65,6 +65,23 @@ internal sealed class StreamTrim(IConnectionMultiplexer redis, RedisStreamsOptio
         if (keepFrom.Milliseconds > 0 || keepFrom.Sequence > 0)
         {
             await db.ExecuteAsync("XTRIM", options.StreamKey, "MINID", "~", keepFrom.ToString()).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The lowest floor of the fleet feeds; null when there is none, or when this producer's Redis user may not run
+    /// scripts (<c>NOPERM</c>): the trim then goes on without the floors rather than not at all, so that the stream
+    /// stays bounded.
+    /// </summary>
+    private async Task<StreamId?> OpenFloorAsync()
+    {
+        try
+        {
+            return await _floors.LowestAsync().ConfigureAwait(false);
+        }
+        catch (RedisServerException exception) when (exception.Message.StartsWith("NOPERM", StringComparison.Ordinal))
+        {
+            return null;
         }
     }
 }
