@@ -31,7 +31,9 @@ public sealed class RedisFleetFeed : ImmuneFeed
     private readonly string _reader = Guid.NewGuid().ToString("N"); // this feed's name among the floors' writers
     private StreamId _position = StreamId.Zero; // the last entry read
     private long? _read; // entries of the stream counted as read (those gone before the feed began count too)
+    private readonly ILogger? _logger;
     private long _floorsWrittenAt; // a timestamp; 0 before the first
+    private bool _floorsRefused; // the last write was refused (NOPERM): told once per run of refusals
 
     /// <summary>Creates the feed.</summary>
     /// <param name="redis">The connection. Must not be null.</param>
@@ -50,7 +52,7 @@ public sealed class RedisFleetFeed : ImmuneFeed
     {
         ArgumentNullException.ThrowIfNull(redis);
         ArgumentNullException.ThrowIfNull(view);
-        (_redis, _view, _options) = (redis, view, options);
+        (_redis, _view, _options, _logger) = (redis, view, options, logger);
         _floors = new RedisRetentionFloors(redis, options);
     }
 
@@ -118,9 +120,33 @@ public sealed class RedisFleetFeed : ImmuneFeed
     /// producers' trim keeps it however old; events whose incident is closed are let go of, and a view with no open
     /// incident holds nothing back (what the feed has not read yet is the group's to keep).
     /// </summary>
+    /// <remarks>
+    /// A Redis user that may not run scripts (<c>NOPERM</c>) does not stop the feed: its reads count, the refusal is
+    /// logged once (<c>FloorsRefused</c>) and the write is tried again every interval.
+    /// </remarks>
     private async Task WriteFloorAsync()
     {
         _floorsWrittenAt = Math.Max(1, TimeProvider.GetTimestamp());
-        await _floors.WriteAsync(_reader, _firstRead.Lowest(_view)).ConfigureAwait(false);
+        try
+        {
+            await _floors.WriteAsync(_reader, _firstRead.Lowest(_view)).ConfigureAwait(false);
+            _floorsRefused = false;
+        }
+        catch (RedisServerException exception) when (exception.Message.StartsWith("NOPERM", StringComparison.Ordinal))
+        {
+            if (!_floorsRefused && _logger is { } logger)
+            {
+                try
+                {
+                    RedisLog.FloorsRefused(logger, Name, _floors.Key.ToString(), exception.Message);
+                }
+                catch (Exception)
+                {
+                    // A logger that throws loses this report and nothing else.
+                }
+            }
+
+            _floorsRefused = true;
+        }
     }
 }

@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 using StackExchange.Redis;
 
 namespace Immune.Redis.Tests;
@@ -179,11 +181,7 @@ public sealed class RetentionTests(RedisFixture redis) : RedisStreamTest(redis)
     [Fact]
     public async Task AProducerWhoseUserMayNotRunScripts_StillTrims_WithoutTheFloors()
     {
-        string user = $"producer-{Guid.NewGuid():N}";
-        await Db.ExecuteAsync("ACL", "SETUSER", user, "on", ">secret", "~*", "+@all", "-@scripting");
-        ConfigurationOptions limited = RedisStreamsOptions.ConnectionOptions(Server.ConnectionString);
-        (limited.User, limited.Password) = (user, "secret");
-        await using ConnectionMultiplexer producer = await ConnectionMultiplexer.ConnectAsync(limited);
+        await using ConnectionMultiplexer producer = await ConnectWithoutScriptsAsync();
         RedisConsumerGroup group = Group();
         await group.EnsureGroupAsync();
         await PublishManyAsync(new RedisStreamsEventStream(producer, Trimming()), 0, 3_000);
@@ -194,6 +192,24 @@ public sealed class RetentionTests(RedisFixture redis) : RedisStreamTest(redis)
         await new RedisStreamsEventStream(producer, Trimming()).TrimAsync();
 
         (await Db.StreamLengthAsync(StreamKey)).ShouldBeLessThan(200); // bounded: the trim went on without the floors it may not read
+    }
+
+    [Fact]
+    public async Task AFleetFeedWhoseUserMayNotRunScripts_ReadsOn_AndSaysOnceThatItsFloorIsRefused()
+    {
+        await using ConnectionMultiplexer viewer = await ConnectWithoutScriptsAsync();
+        await PublishManyAsync(new RedisStreamsEventStream(Connection, Trimming()), 0, 10);
+        var logger = new FakeLogger<RedisFleetFeed>();
+        var feed = new RedisFleetFeed(viewer, new ImmuneFleetView(), Trimming(), logger);
+
+        (await feed.ReadOnceAsync()).ShouldBe(10); // the floor's write was refused: the read counts all the same
+        await feed.WriteFloorNowAsync();
+
+        feed.GetStatus().LastError.ShouldBeNull();
+        FakeLogRecord refused = logger.Collector.GetSnapshot().Where(r => r.Id.Name == "FloorsRefused").ShouldHaveSingleItem();
+        (refused.Id.Id, refused.Level).ShouldBe((17, LogLevel.Warning));
+        refused.Message.ShouldContain(StreamKey + ":floors");
+        refused.Message.ShouldContain("NOPERM");
     }
 
     [Fact]
@@ -215,6 +231,16 @@ public sealed class RetentionTests(RedisFixture redis) : RedisStreamTest(redis)
         await floors.WriteAsync("here", null); // its view has no open incident any more; a write drops old floors too
         (await Db.HashLengthAsync(floors.Key)).ShouldBe(0);
         (await floors.LowestAsync()).ShouldBeNull();
+    }
+
+    /// <summary>Connects as a user of its own that may do anything but run scripts.</summary>
+    private async Task<ConnectionMultiplexer> ConnectWithoutScriptsAsync()
+    {
+        string user = $"no-scripts-{Guid.NewGuid():N}";
+        await Db.ExecuteAsync("ACL", "SETUSER", user, "on", ">secret", "~*", "&*", "+@all", "-@scripting");
+        ConfigurationOptions limited = RedisStreamsOptions.ConnectionOptions(Server.ConnectionString);
+        (limited.User, limited.Password) = (user, "secret");
+        return await ConnectionMultiplexer.ConnectAsync(limited);
     }
 
     private static async Task DrainAsync(ImmuneFeed reader)
