@@ -1,3 +1,4 @@
+using Immune.Internal;
 using System.Globalization;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
@@ -21,7 +22,7 @@ internal sealed class NatsRetentionFloors(NatsJSContext js, NatsJetStreamOptions
     public string Bucket => $"{options.StreamName}_FLOORS";
 
     /// <summary>Gets how long a floor holds once its reader stops writing it: <see cref="NatsJetStreamOptions.MinRetention"/>, and at least six trims.</summary>
-    public TimeSpan KeptFor => TimeSpan.FromTicks(Math.Max(options.MinRetention.Ticks, 6 * options.TrimInterval.Ticks));
+    public TimeSpan KeptFor => OpenIncidentFloor.KeptFor(options.MinRetention, options.TrimInterval);
 
     /// <summary>Writes a reader's floor of a shard (creating the bucket once).</summary>
     public async Task WriteAsync(int shard, string reader, ulong floor, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using Immune.Internal;
 using StackExchange.Redis;
 
 namespace Immune.Redis;
@@ -42,7 +43,7 @@ internal sealed class RedisRetentionFloors(IConnectionMultiplexer redis, RedisSt
     public RedisKey Key { get; } = options.StreamKey + ":floors";
 
     /// <summary>Gets how long a floor holds once its feed stops writing it: <see cref="RedisStreamsOptions.MinRetention"/>, and at least six trims.</summary>
-    public TimeSpan KeptFor => TimeSpan.FromTicks(Math.Max(options.MinRetention.Ticks, 6 * options.TrimInterval.Ticks));
+    public TimeSpan KeptFor => OpenIncidentFloor.KeptFor(options.MinRetention, options.TrimInterval);
 
     /// <summary>Writes a feed's floor; null takes it away (the feed's view has no open incident).</summary>
     public Task WriteAsync(string feed, StreamId? floor) => RunAsync(feed, floor?.ToString() ?? string.Empty);

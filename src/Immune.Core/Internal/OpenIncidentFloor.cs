@@ -38,3 +38,14 @@ internal sealed class OpenIncidentFloor<TPosition>
         return lowest;
     }
 }
+
+/// <summary>The rule the transports' floors share.</summary>
+internal static class OpenIncidentFloor
+{
+    /// <summary>
+    /// Gets how long a feed's floor holds once the feed stops writing it: the transport's minimum retention, and at least
+    /// six trims, so that a feed that writes every trim interval never lets its floor lapse between two writes.
+    /// </summary>
+    public static TimeSpan KeptFor(TimeSpan minRetention, TimeSpan trimInterval)
+        => TimeSpan.FromTicks(Math.Max(minRetention.Ticks, 6 * trimInterval.Ticks));
+}
